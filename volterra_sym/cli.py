@@ -1,0 +1,177 @@
+"""Command line: ``volterra-sym derive|kernel|series ...`` (also ``python -m volterra_sym``).
+
+Exit status: 0 success, 1 a check failed, 2 bad input (one line on stderr, no traceback).
+The JSON outputs are a stable contract for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy
+import sympy
+
+from . import __version__
+from .derive import KernelSet, derive_kernels
+from .errors import InputError, VolterraSymError
+from .evaluate import kernel_values, numeric_kernels
+from .expressions import parse_expression
+from .model import build_model
+from .present import format_json, format_latex, format_text
+from .series import series_terms
+from .spec import load_spec
+
+__all__ = ["main", "build_parser"]
+
+PROG = "volterra-sym"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        raise InputError(message)
+
+
+def _param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
+def _add_common(p: argparse.ArgumentParser, *, order_required: bool = False) -> None:
+    p.add_argument("spec", metavar="SPEC", help="spec file (TOML)")
+    p.add_argument("--order", type=int, required=order_required, help="truncation / kernel order")
+    p.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
+                   help="override a parameter's default value (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Symbolic response kernels of stochastic RNNs.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("derive", help="stationary law and closed-form kernels")
+    _add_common(p)
+    p.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    p.set_defaults(run=_run_derive)
+
+    p = sub.add_parser("kernel", help="evaluate R^(n) at given lags")
+    _add_common(p, order_required=True)
+    p.add_argument("--lags", required=True, help="comma-separated lags tau1,...,taun")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_run_kernel)
+
+    p = sub.add_parser("series", help="truncated series terms at time t for inputs u(t)")
+    _add_common(p)
+    p.add_argument("--input", action="append", required=True, metavar="EXPR",
+                   help="input channel as an expression in t (one per channel, in order)")
+    p.add_argument("--t", type=float, required=True, help="observation time")
+    p.add_argument("--eps", type=float, required=True, help="input amplitude")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_run_series)
+    return parser
+
+
+def _params(args: argparse.Namespace) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, value in args.param:
+        if name in values:
+            raise InputError(f"{name} given twice", field="--param")
+        values[name] = value
+    return values
+
+
+def _derive(args: argparse.Namespace) -> KernelSet:
+    return derive_kernels(build_model(load_spec(args.spec)), order=args.order)
+
+
+def _run_derive(args: argparse.Namespace) -> int:
+    kset = _derive(args)
+    formatter = {"text": format_text, "latex": format_latex, "json": format_json}[args.format]
+    print(formatter(kset))
+    return 0
+
+
+def _run_kernel(args: argparse.Namespace) -> int:
+    if args.order < 0:
+        raise InputError("must be >= 0", field="--order")
+    try:
+        lags = [float(x) for x in args.lags.split(",")] if args.lags.strip() else []
+    except ValueError as err:
+        raise InputError(f"{args.lags!r} is not a comma-separated list of numbers", field="--lags") from err
+    if len(lags) != args.order:
+        raise InputError(f"{len(lags)} lag(s) given for order {args.order}; give exactly {args.order}",
+                         field="--lags")
+    kset = _derive(args)
+    nk = numeric_kernels(kset, _params(args))
+    value = kernel_values(nk, lags)
+    if args.json:
+        print(json.dumps({"order": args.order, "lags": lags, "value": value.tolist()}))
+    else:
+        print(f"R^({args.order}) at lags {lags}, shape [p][m]^n = {list(value.shape)}:")
+        print(numpy.array2string(value, precision=15))
+    return 0
+
+
+def _run_series(args: argparse.Namespace) -> int:
+    kset = _derive(args)
+    nk = numeric_kernels(kset, _params(args))
+    m = kset.model.n_inputs
+    if len(args.input) != m:
+        raise InputError(f"{len(args.input)} input expression(s) for a model with {m} input channel(s)",
+                         field="--input")
+    t = sympy.Symbol("t", real=True)
+    subs = {kset.model.spec.parameters[k]: v for k, v in nk.values.items()}
+    names = {"t": t, **kset.model.spec.parameters}
+    funcs: list[Callable] = []
+    for c, text in enumerate(args.input):
+        expr = parse_expression(text, names, key=f"--input[{c + 1}]").subs(subs)
+        funcs.append(sympy.lambdify([t], expr, modules="numpy"))
+
+    def u(times: numpy.ndarray) -> numpy.ndarray:
+        with numpy.errstate(all="ignore"):
+            cols = [numpy.broadcast_to(numpy.asarray(f(times), dtype=numpy.float64), times.shape) for f in funcs]
+        out = numpy.stack(cols, axis=-1)
+        if not numpy.all(numpy.isfinite(out)):
+            raise InputError("the input is not finite on [0, t]", field="--input")
+        return out
+
+    result = series_terms(nk, u, args.t, args.eps, order=args.order)
+    if args.json:
+        print(json.dumps({"t": args.t, "eps": args.eps, "order": len(result.terms) - 1,
+                          "terms": result.terms.tolist(), "total": result.total.tolist()}))
+    else:
+        print(f"series at t = {args.t:g}, eps = {args.eps:g} ({result.steps} RK4 steps, "
+              f"estimated error {result.error_estimate:.1e}):")
+        for n, term in enumerate(result.terms):
+            print(f"  order {n}: {numpy.array2string(term, precision=12)}")
+        print(f"  total:   {numpy.array2string(result.total, precision=12)}")
+    return 0
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    warnings.showwarning = _warning_line
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except VolterraSymError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+def console() -> None:  # entry point for the console script
+    sys.exit(main())

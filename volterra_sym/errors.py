@@ -1,0 +1,63 @@
+"""Exception hierarchy.
+
+Every error a user can cause is a :class:`VolterraSymError`; the CLI prints its message on one
+line and exits with status 2. Errors carry their data as attributes (``SpecError.key``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "VolterraSymError",
+    "SpecError",
+    "DerivationError",
+    "UnsupportedExpressionError",
+    "VerificationError",
+    "StaleModuleError",
+    "InputError",
+]
+
+
+class VolterraSymError(Exception):
+    """Base class for all volterra_sym errors."""
+
+
+class SpecError(VolterraSymError, ValueError):
+    """A spec file is unreadable, malformed or describes a network the theory does not cover.
+
+    ``key`` names the offending field (``"[model].Gamma[1][0]"``), or is ``None``.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, path: str | None = None):
+        self.key = key
+        self.path = path
+        parts = [p for p in (path, key) if p]
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class InputError(VolterraSymError, ValueError):
+    """A command-line or API argument (not the spec) is invalid: a lag, a --param, an input."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class DerivationError(VolterraSymError):
+    """The derivation method does not apply or failed (no closed form, unsupported class)."""
+
+
+class UnsupportedExpressionError(VolterraSymError, NotImplementedError):
+    """A printer refused an expression it cannot translate faithfully."""
+
+
+class VerificationError(VolterraSymError):
+    """A verification claim failed; ``report`` holds the full report."""
+
+    def __init__(self, message: str, *, report: object = None):
+        self.report = report
+        super().__init__(message)
+
+
+class StaleModuleError(VolterraSymError):
+    """A generated module is stale, hand-edited, or was made for another API version."""

@@ -1,0 +1,114 @@
+"""Human and machine readable views of a derivation (``volterra-sym derive``).
+
+Indices shown to people are 1-based (f1, u1, h1) like the spec's names; JSON arrays are 0-based
+lists in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sympy
+
+from .derive import KernelSet, kernel_expressions
+
+__all__ = ["derivation_dict", "format_text", "format_latex", "format_json"]
+
+
+def _matrix(m: sympy.MatrixBase, to_str) -> list[list[str]]:
+    return [[to_str(m[i, j]) for j in range(m.shape[1])] for i in range(m.shape[0])]
+
+
+def derivation_dict(kset: KernelSet, to_str=sympy.sstr) -> dict[str, Any]:
+    """Plain data of a derivation; expressions rendered with ``to_str``."""
+    model = kset.model
+    spec = model.spec
+    kernels = []
+    for n in range(1, kset.order + 1):
+        if kset.vanishes(n):
+            continue
+        for k in kernel_expressions(kset, n):
+            kernels.append({"order": n, "output": k.output, "indices": list(k.indices),
+                            "lags": [str(t) for t in kset.lags[:n]], "expr": to_str(k.expr)})
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "n_hidden": model.n_hidden,
+        "n_inputs": model.n_inputs,
+        "n_outputs": model.n_outputs,
+        "n_noise": spec.sigma.shape[1],
+        "activation": spec.activation,
+        "parameters": dict(spec.defaults),
+        "order": kset.order,
+        "readout": [to_str(f) for f in model.readout],
+        "A": _matrix(model.A, to_str),
+        "Sigma": _matrix(model.Sigma, to_str),
+        "mu": [to_str(x) for x in kset.law.mean],
+        "S": _matrix(kset.law.covariance, to_str),
+        "conjugates": [to_str(a) for a in kset.law.conjugates],
+        "propagator": {"method": kset.propagator.method, "tau": str(kset.propagator.tau),
+                       "matrix": _matrix(kset.propagator.matrix, to_str)},
+        "stationary_mean": [to_str(m) for m in kset.stationary_mean],
+        "degree": kset.degree,
+        "finite_series": kset.degree is not None,
+        "kernels": kernels,
+    }
+
+
+def format_json(kset: KernelSet) -> str:
+    return json.dumps(derivation_dict(kset), indent=2)
+
+
+def format_text(kset: KernelSet) -> str:
+    d = derivation_dict(kset)
+    out = [f"{d['name']}: {d['description']}".rstrip(": "),
+           f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
+           f"r = {d['n_noise']} noise channels, activation {d['activation']}, order {d['order']}"]
+    if d["parameters"]:
+        out.append("  parameters (defaults): " + ", ".join(f"{k} = {v:g}" for k, v in d["parameters"].items()))
+    out.append("")
+    out.append(f"A = W - Gamma = {_rows(d['A'])}")
+    out.append(f"Sigma = sigma sigma^T = {_rows(d['Sigma'])}")
+    out.append("Stationary law N(mu, S):")
+    out.append(f"  mu = {_rows([[x] for x in d['mu']])}")
+    out.append(f"  S  = {_rows(d['S'])}")
+    out.append("Conjugate variables A_k(h) = C_k^T S^-1 (h - mu):")
+    out.extend(f"  A_{k + 1}(h) = {a}" for k, a in enumerate(d["conjugates"]))
+    prop = d["propagator"]
+    out.append(f"Propagator e^(A tau) [{prop['method']}]:")
+    for i, row in enumerate(prop["matrix"]):
+        for j, entry in enumerate(row):
+            out.append(f"  [{i + 1},{j + 1}] = {entry}")
+    out.append("Stationary mean <f>_inf:")
+    out.extend(f"  f{q + 1} = {f}  ->  {m}" for q, (f, m) in enumerate(zip(d["readout"], d["stationary_mean"])))
+    out.append("Kernels R^(n)_{f;k1..kn}(tau1..taun), lags tau1 = t - s1, tauj = s(j-1) - sj:")
+    for k in d["kernels"]:
+        idx = ",".join(str(i + 1) for i in k["indices"])
+        out.append(f"  R^({k['order']})_{{f{k['output'] + 1};{idx}}}({', '.join(k['lags'])}) = {k['expr']}")
+    if d["degree"] is not None:
+        out.append(f"Finite series: polynomial readout of degree {d['degree']}, so R^(n) = 0 for n > {d['degree']}.")
+    else:
+        out.append("Infinite series: the readout is not polynomial; every order contributes "
+                   "(E[...] are Gaussian expectations under N(mu, S), evaluated numerically).")
+    return "\n".join(out)
+
+
+def format_latex(kset: KernelSet) -> str:
+    d = derivation_dict(kset, to_str=sympy.latex)
+    lines = [f"% {d['name']}: {d['description']}",
+             r"A = " + sympy.latex(kset.model.A),
+             r"\mu = " + sympy.latex(kset.law.mean),
+             r"S = " + sympy.latex(kset.law.covariance),
+             r"e^{A\tau} = " + sympy.latex(kset.propagator.matrix)]
+    for q, m in enumerate(d["stationary_mean"]):
+        lines.append(rf"\langle f_{{{q + 1}}} \rangle_\infty = {m}")
+    for k in d["kernels"]:
+        idx = "".join(str(i + 1) for i in k["indices"])
+        lags = ", ".join(rf"\tau_{{{j + 1}}}" for j in range(k["order"]))
+        lines.append(rf"R^{{({k['order']})}}_{{f_{{{k['output'] + 1}}};{idx}}}({lags}) = {k['expr']}")
+    return "\n".join(lines)
+
+
+def _rows(rows: list[list[str]]) -> str:
+    return "[" + "; ".join(", ".join(r) for r in rows) + "]"
