@@ -20,7 +20,7 @@ from .derive import KernelSet, derive_kernels
 from .errors import InputError, VolterraSymError
 from .evaluate import kernel_values, numeric_kernels
 from .expressions import parse_expression
-from .model import build_model
+from .model import build_model, linearize
 from .present import format_json, format_latex, format_text
 from .series import series_terms
 from .spec import load_spec
@@ -47,6 +47,8 @@ def _add_common(p: argparse.ArgumentParser, *, order_required: bool = False) -> 
     p.add_argument("--order", type=int, required=order_required, help="truncation / kernel order")
     p.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
                    help="override a parameter's default value (repeatable)")
+    p.add_argument("--linearize", action="store_true",
+                   help="linearize a nonlinear network about its stable fixed point (OU kernels)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eps", type=float, required=True, help="input amplitude")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_run_series)
+
     return parser
 
 
@@ -86,7 +89,10 @@ def _params(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _derive(args: argparse.Namespace) -> KernelSet:
-    return derive_kernels(build_model(load_spec(args.spec)), order=args.order)
+    model = build_model(load_spec(args.spec))
+    if args.linearize:
+        model = linearize(model, _params(args))
+    return derive_kernels(model, order=args.order)
 
 
 def _run_derive(args: argparse.Namespace) -> int:

@@ -112,6 +112,11 @@ def _tidy(e: sympy.Expr) -> sympy.Expr:
 def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelSet:
     """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's)."""
     spec = model.spec
+    if not model.linear:
+        raise DerivationError(
+            f"activation {spec.activation!r}: closed-form kernels need a linear activation; "
+            "linearize the network (--linearize) or simulate it"
+        )
     order = spec.order if order is None else check_order(order, n_hidden=model.n_hidden, key="--order")
     h = sympy.Matrix(model.hidden)
     A = sympy.Matrix(model.A)

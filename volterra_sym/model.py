@@ -10,28 +10,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import warnings
+
 import numpy
 import sympy
 
-from .errors import InputError, SpecError
-from .spec import DerivationSpec
+from .errors import DerivationError, InputError, SpecError
+from .spec import X, DerivationSpec
 
-__all__ = ["SymbolicModel", "build_model", "resolve_parameters", "check_stable", "check_noise_reaches"]
+__all__ = ["SymbolicModel", "build_model", "linearize", "resolve_parameters", "check_stable",
+           "check_noise_reaches", "numeric_matrix"]
 
 
 @dataclass(frozen=True, slots=True)
 class SymbolicModel:
-    """SymPy objects of one SRNN: drift matrix, noise covariance, readout, symbols."""
+    """SymPy objects of one SRNN: drift, noise covariance, readout, symbols.
+
+    For a linear model (``linear``) the drift is ``A h + b``; a linearized nonlinear network is a
+    linear model whose ``fixed_point`` records h* (and A, b are numbers). For a nonlinear model
+    ``A`` is the linear part W - Gamma only and the kernels have no closed form here.
+    """
 
     spec: DerivationSpec
-    A: sympy.ImmutableMatrix  # W - Gamma
+    A: sympy.ImmutableMatrix  # W - Gamma (linear), or the Jacobian at h* (linearized)
     b: sympy.ImmutableMatrix
     C: sympy.ImmutableMatrix
     Sigma: sympy.ImmutableMatrix  # sigma sigma^T
-    drift: sympy.ImmutableMatrix  # F(h) = A h + b
+    drift: sympy.ImmutableMatrix  # F(h)
     readout: tuple[sympy.Expr, ...]
     hidden: tuple[sympy.Symbol, ...]
     parameters: tuple[sympy.Symbol, ...]  # declaration order
+    linear: bool = True
+    fixed_point: tuple[float, ...] | None = None
 
     @property
     def n_hidden(self) -> int:
@@ -59,27 +69,99 @@ class SymbolicModel:
 
 def build_model(spec: DerivationSpec) -> SymbolicModel:
     """Build the symbolic model and check, at the default parameter values, that it has an
-    invariant density (A Hurwitz, noise reaching every unit)."""
-    if spec.activation != "linear":
-        raise SpecError(f"activation {spec.activation!r} has no closed-form kernels", key="[model].activation",
-                        path=spec.source)
+    invariant density (linear: A Hurwitz and noise reaching every unit; nonlinear: Gamma stable)."""
     A = sympy.ImmutableMatrix(spec.W - spec.Gamma)
     Sigma = sympy.ImmutableMatrix((spec.sigma * spec.sigma.T).applyfunc(sympy.expand))
     h = sympy.Matrix(spec.hidden)
+    linear = spec.activation == "linear"
+    if linear:
+        drift = A * h + spec.b
+    else:
+        pre = spec.W * h + spec.b
+        drift = -spec.Gamma * h + pre.applyfunc(lambda z: spec.activation_expr.subs(X, z))
     model = SymbolicModel(
         spec=spec,
         A=A,
         b=spec.b,
         C=spec.C,
         Sigma=Sigma,
-        drift=sympy.ImmutableMatrix(A * h + spec.b),
+        drift=sympy.ImmutableMatrix(drift),
         readout=spec.readout,
         hidden=spec.hidden,
         parameters=tuple(spec.parameters.values()),
+        linear=linear,
     )
     values = resolve_parameters(spec, {})
     check_stable(model, values)
     return model
+
+
+def linearize(model: SymbolicModel, values: Mapping[str, float] | None = None) -> SymbolicModel:
+    """The OU model linearized about the stable fixed point h* (F(h*) = 0) at parameter ``values``.
+
+    A = -Gamma + diag(a'(W h* + b)) W and F_lin(h) = A (h - h*); exact for a linear activation.
+    Raises :class:`DerivationError` when no fixed point is found or none is stable.
+    """
+    spec = model.spec
+    values = resolve_parameters(spec, values or {})
+    subs = {spec.parameters[k]: sympy.Float(v, 30) for k, v in values.items()}
+    h = model.hidden
+    n = len(h)
+    F = model.drift.subs(subs)
+    J = F.jacobian(h)
+    f_num = sympy.lambdify([h], list(F), modules="numpy")
+    j_num = sympy.lambdify([h], J, modules="numpy")
+    rng = numpy.random.default_rng(0)
+    starts = [numpy.zeros(n)] + [rng.normal(scale=2.0, size=n) for _ in range(24)]
+    found: list[numpy.ndarray] = []
+    for x0 in starts:
+        x = x0.copy()
+        with numpy.errstate(all="ignore"):
+            for _ in range(100):
+                Fx = numpy.asarray(f_num(x), dtype=float)
+                try:
+                    step = numpy.linalg.solve(numpy.asarray(j_num(x), dtype=float), Fx)
+                except numpy.linalg.LinAlgError:
+                    break
+                x = x - step
+                if not numpy.all(numpy.isfinite(x)):
+                    break
+                if numpy.abs(step).max() < 1e-15 * max(1.0, numpy.abs(x).max()):
+                    break
+        if numpy.all(numpy.isfinite(x)) and numpy.abs(numpy.asarray(f_num(x), dtype=float)).max() < 1e-12:
+            if not any(numpy.allclose(x, y, atol=1e-9) for y in found):
+                found.append(x)
+    stable = [x for x in found if numpy.linalg.eigvals(numpy.asarray(j_num(x), dtype=float)).real.max() < 0]
+    if not found:
+        raise DerivationError("linearization: no fixed point F(h*) = 0 found")
+    if not stable:
+        raise DerivationError(
+            f"linearization: the fixed point(s) {[list(numpy.round(x, 6)) for x in found]} are unstable; "
+            "the linearized network has no invariant measure"
+        )
+    if len(stable) > 1:
+        warnings.warn(f"{len(stable)} stable fixed points; linearizing about the one nearest the origin",
+                      RuntimeWarning, stacklevel=2)
+    hstar = min(stable, key=lambda x: float(numpy.linalg.norm(x)))
+    A_lin = sympy.ImmutableMatrix(n, n, lambda i, j: sympy.Rational(repr(float(numpy.asarray(j_num(hstar))[i, j]))))
+    hs = sympy.Matrix([sympy.Rational(repr(float(v))) for v in hstar])
+    b_lin = sympy.ImmutableMatrix(-(A_lin * hs))
+    hv = sympy.Matrix(h)
+    lin = SymbolicModel(
+        spec=spec,
+        A=A_lin,
+        b=b_lin,
+        C=sympy.ImmutableMatrix(model.C.subs(subs).applyfunc(lambda e: sympy.Rational(repr(float(e))))),
+        Sigma=sympy.ImmutableMatrix(model.Sigma.subs(subs).applyfunc(lambda e: sympy.Rational(repr(float(e))))),
+        drift=sympy.ImmutableMatrix(A_lin * hv + b_lin),
+        readout=tuple(f.subs(subs) for f in model.readout),
+        hidden=h,
+        parameters=(),
+        linear=True,
+        fixed_point=tuple(float(v) for v in hstar),
+    )
+    check_stable(lin, values)
+    return lin
 
 
 def resolve_parameters(spec: DerivationSpec, overrides: Mapping[str, float]) -> dict[str, float]:
@@ -113,7 +195,13 @@ def numeric_matrix(matrix: sympy.MatrixBase, model: SymbolicModel, values: Mappi
 
 
 def check_stable(model: SymbolicModel, values: Mapping[str, float]) -> None:
-    """Raise unless A is Hurwitz and the stationary covariance is positive definite."""
+    """Raise unless the unperturbed network has a unique invariant density (see :func:`build_model`)."""
+    if not model.linear:
+        G = -numeric_matrix(model.spec.Gamma, model, values)
+        if numpy.linalg.eigvals(G).real.max() >= 0:
+            raise SpecError("no invariant measure: -Gamma must be Hurwitz (Gamma positive stable)",
+                            key="[model].Gamma", path=model.spec.source)
+        return
     A = numeric_matrix(model.A, model, values)
     eig = numpy.linalg.eigvals(A)
     worst = eig[numpy.argmax(eig.real)]

@@ -8,7 +8,7 @@ Spec format::
     name = "ou2_quadratic"             # [a-z_][a-z0-9_]*, names generated modules
     description = "free text"
     [model]
-    activation = "linear"
+    activation = "linear"              # or "tanh", "sigmoid", or an expression in x
     Gamma = [[1.5, 0.0], [0.0, 1.0]]   # n x n, numbers or expression strings in [parameters]
     W = [[0.0, 0.5], [-0.3, 0.0]]      # n x n
     b = [0.1, -0.2]                    # n
@@ -53,7 +53,9 @@ LIMITS: Mapping[str, int] = MappingProxyType(
     }
 )
 
-ACTIVATIONS = ("linear",)
+#: named activations; any other string is parsed as an expression in x (and the parameters)
+ACTIVATIONS = ("linear", "tanh", "sigmoid")
+X = sympy.Symbol("x", real=True)
 _NAME_RE = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 _PARAM_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 _RESERVED = {"numpy", "scipy", "math", "t", "x", "eps", "tau", "pi", "API_VERSION"}
@@ -74,7 +76,8 @@ class DerivationSpec:
     name: str
     description: str
     source: str  # the file as named by the user, used in messages only
-    activation: str
+    activation: str  # as written in the spec
+    activation_expr: sympy.Expr  # a(x), in X and the parameters
     Gamma: sympy.ImmutableMatrix
     W: sympy.ImmutableMatrix
     b: sympy.ImmutableMatrix
@@ -169,13 +172,6 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         raise err("[model]", "missing table [model]")
     _no_unknown_keys(model, _MODEL_KEYS, "[model]", err)
 
-    activation = model.get("activation", "linear")
-    if activation not in ACTIVATIONS:
-        raise err(
-            "[model].activation",
-            f"{activation!r} is not supported; closed-form kernels need one of {', '.join(ACTIVATIONS)}",
-        )
-
     params_raw = raw.get("parameters", {})
     if not isinstance(params_raw, Mapping):
         raise err("[parameters]", "must be a table of name = default value")
@@ -188,6 +184,22 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         number = parse_number(value, key=f"[parameters].{pname}", path=source)
         parameters[pname] = sympy.Symbol(pname, real=True)
         defaults[pname] = float(number)
+
+    activation = model.get("activation", "linear")
+    if not isinstance(activation, str):
+        raise err("[model].activation", f"expected a string, got {type(activation).__name__}")
+    if activation == "linear":
+        activation_expr = X
+    elif activation == "tanh":
+        activation_expr = sympy.tanh(X)
+    elif activation == "sigmoid":
+        activation_expr = 1 / (1 + sympy.exp(-X))
+    else:
+        activation_expr = parse_expression(activation, {**parameters, "x": X}, key="[model].activation", path=source)
+        if X not in activation_expr.free_symbols:
+            raise err("[model].activation", f"{activation!r} does not depend on x")
+        if sympy.expand(activation_expr - X) == 0:
+            activation = "linear"
 
     def matrix(key: str, *, rows: int | None, cols: int | None, vector: bool = False) -> sympy.ImmutableMatrix:
         fkey = f"[model].{key}"
@@ -258,6 +270,7 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         description=description,
         source=source,
         activation=activation,
+        activation_expr=activation_expr,
         Gamma=Gamma,
         W=W,
         b=b,

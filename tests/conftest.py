@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+#: every linear derivation shipped with the project (conformance suites run over all of them)
+DERIVATIONS = sorted(p for p in (ROOT / "derivations").glob("*.toml") if p.name.count(".") == 1)
+
+
+@pytest.fixture
+def rng() -> numpy.random.Generator:
+    return numpy.random.default_rng(20240611)
+
+
+@pytest.fixture(params=DERIVATIONS, ids=lambda p: p.stem)
+def derivation(request) -> Path:
+    return request.param
