@@ -156,8 +156,12 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
                      moments=tuple(moments), degree=degree)
 
 
-def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int]) -> sympy.Expr:
-    """Closed form of R^(n)_{f_output; indices}(tau_1..tau_n), n = len(indices) <= kset.order."""
+def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int], *, tidy: bool = True) -> sympy.Expr:
+    """Closed form of R^(n)_{f_output; indices}(tau_1..tau_n), n = len(indices) <= kset.order.
+
+    ``tidy`` expands the contraction and collects it over its exponential factors when that stays
+    small (at most :data:`MAX_TIDY_TERMS` terms); the value is the same either way.
+    """
     n = len(indices)
     if not 1 <= n <= kset.order:
         raise DerivationError(f"kernel order {n} is outside 1..{kset.order}")
@@ -177,7 +181,19 @@ def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int]) -> s
         for j, i in enumerate(full):
             term *= directions[j][i]
         total += term
-    return total
+    return _collect_exponentials(total) if tidy else total
+
+
+MAX_TIDY_TERMS = 400
+
+
+def _collect_exponentials(expr: sympy.Expr) -> sympy.Expr:
+    expanded = sympy.expand(expr)
+    if len(sympy.Add.make_args(expanded)) > MAX_TIDY_TERMS:
+        return expr
+    combined = sympy.powsimp(expanded, combine="exp")
+    factors = sorted(combined.atoms(sympy.exp), key=sympy.default_sort_key)
+    return sympy.collect(combined, factors) if factors else combined
 
 
 def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
