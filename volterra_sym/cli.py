@@ -76,6 +76,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_run_series)
 
+    from .codegen import add_parsers as _add_codegen_parsers  # generate, check
+
+    _add_codegen_parsers(sub)
+
+    from . import report as _report, simulate as _simulate  # Monte Carlo and the verification report
+
+    p = sub.add_parser("simulate", help="Monte-Carlo mean output E f(h_T) from the stationary law")
+    p.add_argument("spec", metavar="SPEC", help="spec file (TOML), any activation")
+    p.add_argument("--input", action="append", required=True, metavar="EXPR",
+                   help="input channel as an expression in t (one per channel, in order)")
+    p.add_argument("--t", type=float, required=True, help="observation time T")
+    p.add_argument("--eps", type=float, required=True, help="input amplitude")
+    p.add_argument("--paths", type=int, required=True, help="number of paths")
+    p.add_argument("--dt", type=float, default=None, help="time step (default min(0.01, 0.1 / fastest rate))")
+    p.add_argument("--seed", type=int, required=True, help="random seed (same seed, same numbers)")
+    p.add_argument("--scheme", choices=_simulate.SCHEMES, default="auto",
+                   help="auto: exact OU transition (linear) or heun, weak order 2 (nonlinear); euler: order 1")
+    p.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
+                   help="override a parameter's default value (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_simulate.run_cli)
+
+    p = sub.add_parser("report", help="verification report: kernels, series, Monte Carlo, exact resummation")
+    p.add_argument("spec", metavar="SPEC", help="spec file (TOML), any activation")
+    p.add_argument("--input", action="append", required=True, metavar="EXPR",
+                   help="input channel as an expression in t (one per channel, in order)")
+    p.add_argument("--eps-list", default="0.2,1", metavar="E1,E2,...",
+                   help="input amplitudes of the mean-output figure (default 0.2,1)")
+    p.add_argument("--error-eps", default=None, metavar="E1,E2,...",
+                   help="amplitudes of the truncation-error study (default: a grid scaled to the network)")
+    p.add_argument("-o", "--output", default="report", metavar="DIR", help="output directory (default ./report)")
+    p.add_argument("--t", type=float, default=5.0, help="horizon T (default 5)")
+    p.add_argument("--paths", type=int, default=100_000, help="Monte-Carlo paths (default 100000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--dt", type=float, default=None, help="time step (default min(0.01, 0.1 / fastest rate))")
+    p.add_argument("--order", type=int, default=None, help="highest series order (default max(spec order, 3))")
+    p.add_argument("--times", type=int, default=41, help="points of the time grid on [0, T] (default 41)")
+    p.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
+                   help="override a parameter's default value (repeatable)")
+    p.add_argument("--no-figures", action="store_true", help="write the tables only")
+    p.set_defaults(run=_report.run_cli)
+
+    from .verify import run_verify as _run_verify
+
+    p = sub.add_parser("verify", help="check the derivation against independent mpmath numerics")
+    _add_common(p)
+    p.add_argument("--dps", type=int, default=50, help="working precision in decimal digits (default 50)")
+    p.add_argument("--samples", type=int, default=3, help="random lag sets per kernel order (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample points (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--record", action="store_true",
+                   help="also write the oracle values to <spec stem>.reference.toml beside the spec")
+    p.set_defaults(run=_run_verify)
     return parser
 
 

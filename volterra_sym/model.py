@@ -160,7 +160,10 @@ def linearize(model: SymbolicModel, values: Mapping[str, float] | None = None) -
         linear=True,
         fixed_point=tuple(float(v) for v in hstar),
     )
-    check_stable(lin, values)
+    try:
+        check_stable(lin, values)
+    except SpecError as err:
+        raise DerivationError(f"linearization at h* = {list(numpy.round(hstar, 6))}: {err}") from err
     return lin
 
 

@@ -26,7 +26,7 @@ import sympy
 
 __all__ = ["ExpmEntry", "Propagator", "derive_propagator", "expm"]
 
-_EIGEN_DPS = 50
+_EIGEN_DPS = 70  # eigenvalues kept to 60 digits so that verify at dps 50 is not capped
 
 
 class ExpmEntry(sympy.Function):

@@ -152,7 +152,9 @@ def series_terms(
         scale = contract(extrapolated, absolute=True)
         if previous is not None:
             error = numpy.abs(terms - previous)
-            if numpy.all(error <= tol * numpy.abs(terms) + 1e-15 * scale):
+            # relative to each order's largest term, with a rounding floor from the whole state
+            bound = tol * numpy.abs(terms).max(axis=1, keepdims=True) + 1e-14 * scale.max(axis=1, keepdims=True)
+            if numpy.all(error <= bound):
                 return SeriesResult(t, eps, terms, 2 * steps, float(error.max()))
         if 4 * steps > _MAX_STEPS:
             warnings.warn(f"series did not converge to {tol:g} within {2 * steps} RK4 steps", RuntimeWarning,
