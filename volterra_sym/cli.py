@@ -7,6 +7,7 @@ The JSON outputs are a stable contract for scripts.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import warnings
@@ -20,10 +21,12 @@ from .derive import KernelSet, derive_kernels
 from .errors import InputError, VolterraSymError
 from .evaluate import kernel_values, numeric_kernels
 from .expressions import parse_expression
-from .model import build_model, linearize
-from .present import format_json, format_latex, format_text
+from .gradient import gradient_law
+from .model import SymbolicModel, build_model, linearize
+from .present import format_gradient, format_json, format_latex, format_text
 from .series import series_terms
-from .spec import load_spec
+from .spec import check_order, load_spec
+from .spectral import spectral_kernel_values, spectral_kernels, spectral_series
 
 __all__ = ["main", "build_parser"]
 
@@ -129,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", action="store_true",
                    help="also write the oracle values to <spec stem>.reference.toml beside the spec")
     p.set_defaults(run=_run_verify)
+
     return parser
 
 
@@ -141,17 +145,42 @@ def _params(args: argparse.Namespace) -> dict[str, str]:
     return values
 
 
-def _derive(args: argparse.Namespace) -> KernelSet:
+def _model(args: argparse.Namespace) -> SymbolicModel:
     model = build_model(load_spec(args.spec))
     if args.linearize:
         model = linearize(model, _params(args))
-    return derive_kernels(model, order=args.order)
+    return model
+
+
+def _derive(args: argparse.Namespace) -> KernelSet:
+    return derive_kernels(_model(args), order=args.order)
+
+
+def _evaluator(args: argparse.Namespace, order: int | None):
+    """(parameter values, model, kernel(lags), series(u, t, eps, order=)) for the model's class:
+    closed forms for linear (or linearized) networks, the spectral method for the gradient class."""
+    model = _model(args)
+    if order is not None:
+        check_order(order, n_hidden=model.n_hidden, key="--order")
+    if model.linear:
+        nk = numeric_kernels(derive_kernels(model, order=order), _params(args))
+        return nk.values, model, functools.partial(kernel_values, nk), functools.partial(series_terms, nk)
+    sk = spectral_kernels(gradient_law(model), _params(args), order=order)
+    return sk.values, model, functools.partial(spectral_kernel_values, sk), functools.partial(spectral_series, sk)
 
 
 def _run_derive(args: argparse.Namespace) -> int:
-    kset = _derive(args)
-    formatter = {"text": format_text, "latex": format_latex, "json": format_json}[args.format]
-    print(formatter(kset))
+    model = _model(args)
+    if model.linear:
+        kset = derive_kernels(model, order=args.order)
+        formatter = {"text": format_text, "latex": format_latex, "json": format_json}[args.format]
+        print(formatter(kset))
+        return 0
+    if args.order is not None:
+        check_order(args.order, n_hidden=model.n_hidden, key="--order")
+    law = gradient_law(model)
+    sk = spectral_kernels(law, _params(args), order=args.order)
+    print(format_gradient(law, sk, args.format))
     return 0
 
 
@@ -165,9 +194,8 @@ def _run_kernel(args: argparse.Namespace) -> int:
     if len(lags) != args.order:
         raise InputError(f"{len(lags)} lag(s) given for order {args.order}; give exactly {args.order}",
                          field="--lags")
-    kset = _derive(args)
-    nk = numeric_kernels(kset, _params(args))
-    value = kernel_values(nk, lags)
+    _, _, kernel, _ = _evaluator(args, args.order)
+    value = kernel(lags)
     if args.json:
         print(json.dumps({"order": args.order, "lags": lags, "value": value.tolist()}))
     else:
@@ -177,15 +205,14 @@ def _run_kernel(args: argparse.Namespace) -> int:
 
 
 def _run_series(args: argparse.Namespace) -> int:
-    kset = _derive(args)
-    nk = numeric_kernels(kset, _params(args))
-    m = kset.model.n_inputs
+    values, model, _, series = _evaluator(args, args.order)
+    m = model.n_inputs
     if len(args.input) != m:
         raise InputError(f"{len(args.input)} input expression(s) for a model with {m} input channel(s)",
                          field="--input")
     t = sympy.Symbol("t", real=True)
-    subs = {kset.model.spec.parameters[k]: v for k, v in nk.values.items()}
-    names = {"t": t, **kset.model.spec.parameters}
+    subs = {model.spec.parameters[k]: v for k, v in values.items()}
+    names = {"t": t, **model.spec.parameters}
     funcs: list[Callable] = []
     for c, text in enumerate(args.input):
         expr = parse_expression(text, names, key=f"--input[{c + 1}]").subs(subs)
@@ -199,7 +226,7 @@ def _run_series(args: argparse.Namespace) -> int:
             raise InputError("the input is not finite on [0, t]", field="--input")
         return out
 
-    result = series_terms(nk, u, args.t, args.eps, order=args.order)
+    result = series(u, args.t, args.eps, order=args.order)
     if args.json:
         print(json.dumps({"t": args.t, "eps": args.eps, "order": len(result.terms) - 1,
                           "terms": result.terms.tolist(), "total": result.total.tolist()}))

@@ -13,7 +13,7 @@ import sympy
 
 from .derive import KernelSet, kernel_expressions
 
-__all__ = ["derivation_dict", "format_text", "format_latex", "format_json"]
+__all__ = ["derivation_dict", "format_text", "format_latex", "format_json", "gradient_dict", "format_gradient"]
 
 
 def _matrix(m: sympy.MatrixBase, to_str) -> list[list[str]]:
@@ -112,3 +112,75 @@ def format_latex(kset: KernelSet) -> str:
 
 def _rows(rows: list[list[str]]) -> str:
     return "[" + "; ".join(", ".join(r) for r in rows) + "]"
+
+
+def gradient_dict(law, sk, to_str=sympy.sstr, taylor_order: int = 3) -> dict[str, Any]:
+    """Plain data of a gradient-class derivation: the symbolic law, Taylor words and spectral summary."""
+    from .gradient import taylor_words
+    from .spectral import density_means
+
+    model = law.model
+    spec = model.spec
+    words = []
+    for q in range(model.n_outputs):
+        for k in range(model.n_inputs):
+            exprs = taylor_words(law, q, k, taylor_order)
+            means = density_means(sk, exprs)
+            words.append({"output": q, "input": k,
+                          "words": [{"p": p, "integrand": to_str(e), "mean": float(v)}
+                                    for p, (e, v) in enumerate(zip(exprs, means))]})
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "class": "gradient (reversible)",
+        "n_hidden": model.n_hidden,
+        "n_inputs": model.n_inputs,
+        "n_outputs": model.n_outputs,
+        "activation": spec.activation,
+        "parameters": dict(sk.values),
+        "order": sk.order,
+        "readout": [to_str(f) for f in model.readout],
+        "drift": [to_str(F) for F in model.drift],
+        "noise_variance": to_str(law.noise_variance),
+        "potential": to_str(law.potential),
+        "log_density": to_str(law.log_density),
+        "score": [to_str(x) for x in law.score],
+        "conjugates": [to_str(a) for a in law.conjugates],
+        "stationary_mean": [float(x) for x in sk.stationary_mean],
+        "taylor": words,
+        "spectral": {"nodes_per_axis": sk.nodes, "modes": int(len(sk.lam)), "box": [list(b) for b in sk.box],
+                     "relaxation_rates": [float(x) for x in sk.lam[1:4]], "error_estimate": sk.error_estimate},
+    }
+
+
+def format_gradient(law, sk, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(gradient_dict(law, sk), indent=2)
+    if fmt == "latex":
+        d = gradient_dict(law, sk, to_str=sympy.latex)
+        lines = [f"% {d['name']}: {d['description']}", rf"U(h) = {d['potential']}",
+                 rf"\rho_\infty(h) \propto \exp\left({d['log_density']}\right)"]
+        lines += [rf"A_{{{k + 1}}}(h) = {a}" for k, a in enumerate(d["conjugates"])]
+        return "\n".join(lines)
+    d = gradient_dict(law, sk)
+    out = [f"{d['name']}: {d['description']}".rstrip(": "),
+           f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
+           f"activation {d['activation']}, gradient class (F = -grad U, Sigma = s^2 I)", ""]
+    out.append("Drift F(h) = " + _rows([[x] for x in d["drift"]]))
+    out.append(f"Noise variance s^2 = {d['noise_variance']}")
+    out.append(f"Potential U(h) = {d['potential']}")
+    out.append(f"Invariant density rho_inf(h) ~ exp({d['log_density']})")
+    out.append("Score grad log rho_inf = 2F/s^2 = " + _rows([[x] for x in d["score"]]))
+    out.append("Conjugate variables A_k(h) = -C_k . grad log rho_inf:")
+    out.extend(f"  A_{k + 1}(h) = {a}" for k, a in enumerate(d["conjugates"]))
+    out.append("Stationary mean <f>_inf (spectral): " + ", ".join(f"{v:.12g}" for v in d["stationary_mean"]))
+    out.append("Small-lag expansion R^(1)_{f;k}(tau) = sum_p tau^p/p! <C_k . grad L0^p f>_inf:")
+    for w in d["taylor"]:
+        for item in w["words"]:
+            out.append(f"  f{w['output'] + 1}, k={w['input'] + 1}, p={item['p']}: <{item['integrand']}> = "
+                       f"{item['mean']:.12g}")
+    sp = d["spectral"]
+    out.append(f"Kernels: Fourier spectral method, {sp['nodes_per_axis']} nodes per axis, {sp['modes']} modes, "
+               f"relaxation rates {', '.join(f'{x:.6g}' for x in sp['relaxation_rates'])}, "
+               f"resolution change {sp['error_estimate']:.1e}; evaluate with `volterra-sym kernel`.")
+    return "\n".join(out)
