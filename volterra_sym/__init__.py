@@ -4,6 +4,10 @@ Pipeline, one module per stage::
 
     spec (TOML -> DerivationSpec) -> model (SymbolicModel) -> derive (KernelSet)
       -> evaluate (NumericKernels: kernel values) -> series (truncated series at time t)
+      -> verify (mpmath claims) -> lower / printing / render / write (generated modules)
+
+The core stages are imported eagerly; the later ones (verification, code generation, simulation,
+the nonlinear gradient class, signatures) load on first use of one of their names.
 """
 
 from __future__ import annotations
@@ -30,7 +34,31 @@ from .spec import DerivationSpec as DerivationSpec
 from .spec import load_spec as load_spec
 from .spec import parse_spec as parse_spec
 
-__all__ = [
+_LAZY = {
+    "verify_kernels": "verify", "verify_spec": "verify", "VerificationReport": "verify", "ClaimResult": "verify",
+    "generate_module": "codegen", "load_generated": "loader", "runtime_api_version": "loader",
+    "check_generated_module": "testing",
+    "simulate_responses": "simulate", "SimulationResult": "simulate",
+    "linearize": "model",
+    "GradientLaw": "gradient", "gradient_law": "gradient",
+    "SpectralKernels": "spectral", "spectral_kernels": "spectral", "spectral_kernel_values": "spectral",
+    "spectral_series": "spectral", "spectral_mean_output": "spectral",
+    "Basis": "feature", "response_feature": "feature",
+    "UnsupportedExpressionError": "errors", "StaleModuleError": "errors", "VerificationError": "errors",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'volterra_sym' has no attribute {name!r}")
+
+
+__all__ = sorted(_LAZY) + [
     "__version__",
     "DerivationError",
     "DerivationSpec",
