@@ -103,18 +103,22 @@ def main() -> None:
     print("(time = whole route from the input callable: sampling, feature path, signature)")
 
     print("\ncheapest configuration reaching a target (single input):")
+    single: dict[tuple[float, str], float] = {}
     for target in (1e-6, 1e-10):
         for route in ("spectral (CGL nodes)", "pysiglib, uniform grid", "pysiglib + Richardson"):
             hits = [r for r in rows if r[0] == route and r[2] <= target]
             best = hits[0] if hits else None  # rows are in increasing size
             text = f"{best[1]:>14} pts/nodes, {best[3] * 1e3:8.2f} ms" if best else "  not reached"
             print(f"  {target:.0e}  {route:<24}{text}")
+            if best:
+                single[(target, route)] = best[3]
 
     n_inputs = 40 if args.quick else 200
     amps = rng.normal(size=(n_inputs, 2, 3)) * 0.6
     phases = rng.uniform(0, 2 * np.pi, size=(n_inputs, 2, 3))
     inputs = [smooth_input(amps[b], freq, phases[b]) for b in range(n_inputs)]
     print(f"\nGram matrix of {n_inputs} inputs (truncated kernel, eps = 1, level {LEVEL}):")
+    gram_secs: dict[tuple[float, str], float] = {}
     spec_q = {1e-6: _nodes_for(rows, 1e-6), 1e-10: _nodes_for(rows, 1e-10)}
     grid_n = {1e-6: _points_for(rows, 1e-6), 1e-10: _points_for(rows, 1e-10)}
     for target in (1e-6, 1e-10):
@@ -124,6 +128,7 @@ def main() -> None:
         gram = feature_gram(feats, dim=4, level=LEVEL)
         secs = time.perf_counter() - start
         print(f"  {target:.0e}  spectral, {q} nodes: {secs:8.3f} s  (Gram {gram.shape})")
+        gram_secs[(target, "spectral")] = secs
         n = grid_n[target]
         if n is None:
             print(f"  {target:.0e}  pysiglib grid: target not reached on the tested grids")
@@ -142,6 +147,7 @@ def main() -> None:
         gram = feature_gram(feats, dim=4, level=LEVEL)
         secs = time.perf_counter() - start
         print(f"  {target:.0e}  pysiglib grid, {n + 1} points: {secs:8.3f} s")
+        gram_secs[(target, "pysiglib")] = secs
 
     samples = 51
     t = np.linspace(0.0, HORIZON, samples)
@@ -150,6 +156,28 @@ def main() -> None:
     goursat_gram(sampled, dt=HORIZON / (samples - 1), basis=BASIS, refine=1)
     secs = time.perf_counter() - start
     print(f"  untruncated (Goursat PDE), {samples} samples, refine 1: {secs:8.3f} s")
+
+    print("\nsummary: time to reach a target accuracy, and pysiglib grid / spectral ratios")
+    print(f"{'target':>8}{'1 input: spectral':>20}{'pysiglib grid':>16}{'ratio':>9}"
+          f"{f'Gram {n_inputs}: spectral':>22}{'pysiglib grid':>16}{'ratio':>9}")
+    for target in (1e-6, 1e-10):
+        a = single.get((target, "spectral (CGL nodes)"))
+        b = single.get((target, "pysiglib, uniform grid"))
+        ga, gb = gram_secs.get((target, "spectral")), gram_secs.get((target, "pysiglib"))
+        print(f"{target:>8.0e}{_ms(a):>20}{_ms(b):>16}{_ratio(b, a):>9}"
+              f"{_s(ga):>22}{_s(gb):>16}{_ratio(gb, ga):>9}")
+
+
+def _ms(x: float | None) -> str:
+    return "not reached" if x is None else f"{x * 1e3:.2f} ms"
+
+
+def _s(x: float | None) -> str:
+    return "not reached" if x is None else f"{x:.3f} s"
+
+
+def _ratio(num: float | None, den: float | None) -> str:
+    return "-" if num is None or den is None else f"{num / den:.0f}x"
 
 
 def _nodes_for(rows: list[tuple[str, str, float, float]], target: float) -> int:

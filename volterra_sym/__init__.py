@@ -44,6 +44,8 @@ _LAZY = {
     "SpectralKernels": "spectral", "spectral_kernels": "spectral", "spectral_kernel_values": "spectral",
     "spectral_series": "spectral", "spectral_mean_output": "spectral",
     "Basis": "feature", "response_feature": "feature",
+    "Readout": "represent", "readout_coefficients": "represent",
+    "AugmentedReadout": "augmented", "augmented_coefficients": "augmented", "augmented_feature": "augmented",
     "UnsupportedExpressionError": "errors", "StaleModuleError": "errors", "VerificationError": "errors",
 }
 

@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the oracle values to <spec stem>.reference.toml beside the spec")
     p.set_defaults(run=_run_verify)
 
+    from .feature_cli import add_parsers as _add_feature_parsers  # feature, represent
+
+    _add_feature_parsers(sub, _param)
     return parser
 
 
