@@ -5,6 +5,11 @@ from pathlib import Path
 
 import numpy
 import pytest
+from hypothesis import settings
+
+# same examples on every run: CI failures must be reproducible
+settings.register_profile("volterra", derandomize=True, deadline=None)
+settings.load_profile("volterra")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from volterra_sym.errors import InputError
+
 from _codegen_support import ROOT, TOY
 from volterra_sym import write as write_mod
 from volterra_sym.cli import main
@@ -97,7 +99,7 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(write_mod.os, "replace", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(InputError, match="disk full"):
         write_mod.write_module("new\n", target)
     assert target.read_text(encoding="utf-8") == "old\n"
     assert sorted(os.listdir(tmp_path)) == ["mod.py"]

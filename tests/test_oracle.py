@@ -169,7 +169,7 @@ def random_systems(draw):
         terms = [f"{rnd(1)[0] + 0.01:.2f}*" + "*".join(f"h{i + 1}" for i in monos[p]) for p in picks]
         readout.append(" + ".join(terms))
     data = {
-        "name": "random",
+        "name": "random_system",
         "model": {"activation": "linear", "Gamma": Gamma.tolist(), "W": W.tolist(), "b": rnd(n).tolist(),
                   "C": rnd(n, m).tolist(), "sigma": sigma.tolist(), "readout": readout},
         "expansion": {"order": order},
@@ -207,3 +207,19 @@ def test_random_stable_systems(case):
     got = series_terms(nk, u, t, 0.9).terms
     oracle = resummation_terms(sys_, lambda s: u(s), t, 0.9, kset.order, radius=0.5, nodes=3)
     assert np.abs(got - oracle).max() <= 1e-8 * max(np.abs(oracle).max(), 1e-3)
+
+
+@pytest.mark.parametrize("coupling", [-1e-24, -1e-16, -1e-8, -1e-4])
+def test_nearly_defective_drift(tmp_path, coupling):
+    """Eigenvalues 1 +- sqrt(coupling) nearly coalesce: no cancellation in e^{A tau} (review A1)."""
+    from helpers import write_spec
+
+    data = {"name": "near_defective", "model": {
+        "Gamma": [[1.0, -1.0, 0.0], [coupling, 1.0, 0.0], [0.0, 0.0, 2.0]], "W": [[0.0] * 3] * 3,
+        "b": [0.1, 0.2, 0.0], "C": [[1.0], [0.5], [0.3]], "sigma": [[0.6, 0.0, 0.0], [0.1, 0.5, 0.0], [0.0, 0.2, 0.4]],
+        "readout": ["h1*h2 + h3"]}, "expansion": {"order": 2}}
+    spec, kset, nk = _load(write_spec(tmp_path, data))
+    sys_ = system_from_spec(spec)
+    for lags in ([0.5], [3.0], [0.4, 1.7]):
+        oracle = kernel_by_resummation(sys_, lags, (0,) * len(lags), nodes=3)
+        assert _relerr(kernel_values(nk, lags)[(slice(None),) + (0,) * len(lags)], oracle) < 1e-10

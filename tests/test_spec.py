@@ -49,6 +49,15 @@ BAD_SPECS = {
     "not Hurwitz": (with_model(W=[[2.0, 0.5], [-0.3, 0.0]]), "[model].W, [model].Gamma", "no invariant measure"),
     "marginally stable": (with_model(Gamma=[[0.0, 0.0], [0.0, 1.0]], W=[[0.0, 0.0], [0.0, 0.0]]),
                           "[model].W, [model].Gamma", "no invariant measure"),
+    "degree hidden in nested powers": (with_model(readout=["((h1**24)**24)**24"]), "[model].readout[0]",
+                                       "degree up to 13824"),
+    "degree hidden in a product": (with_model(readout=["(h1+h2)**24*(h1+h2)**24"]), "[model].readout[0]",
+                                   "degree up to 48"),
+    "name shadowing numpy": ({**QUADRATIC, "name": "numpy"}, "name", "shadow"),
+    "name shadowing the standard library": ({**QUADRATIC, "name": "random"}, "name", "shadow"),
+    "dunder name": ({**QUADRATIC, "name": "__init__"}, "name", "shadow"),
+    "description too long": ({**QUADRATIC, "description": "x" * 5000}, "description", "limit"),
+    "parameter named order": ({**QUADRATIC, "parameters": {"order": 1.0}}, "[parameters].order", "reserved"),
     "noise misses a unit": (with_model(W=[[0.0, 0.0], [0.0, 0.0]], sigma=[[0.8], [0.0]]), "[model].sigma",
                             "noise does not reach every unit"),
 }
@@ -69,6 +78,34 @@ def test_bad_spec_is_one_line_exit_2(case, tmp_path, capsys):
         assert key in lines[0] and reason in lines[0], lines[0]
         assert str(path) in lines[0]
     assert set(tmp_path.iterdir()) == before
+
+
+def test_divergent_expectation_is_refused(tmp_path, capsys):
+    path = write_spec(tmp_path, with_model(readout=["1/h1"]))
+    assert main(["kernel", str(path), "--order", "1", "--lags", "0.5", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "does not converge" in err
+
+
+def test_deeply_nested_toml(tmp_path, capsys):
+    path = tmp_path / "deep.toml"
+    path.write_text("name = " + "[" * 50000 + "]" * 50000 + "\n")
+    assert main(["derive", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "nested too deeply" in err
+
+
+def test_long_flat_sums_are_not_nesting(tmp_path):
+    text = " + ".join(f"{i}*h1**2*h2" for i in range(1, 120))
+    spec = load_spec(write_spec(tmp_path, with_model(readout=[text])))
+    assert len(spec.readout[0].args) == 1 or spec.readout[0] != 0
+
+
+def test_stiff_but_stable_system_is_accepted(tmp_path):
+    from volterra_sym import build_model
+
+    build_model(load_spec(write_spec(tmp_path, with_model(Gamma=[[1e13, 0.0], [0.0, 1.0]],
+                                                          W=[[0.0, 0.0], [0.0, 0.0]]))))
 
 
 def test_noise_may_be_singular_if_it_reaches_every_unit(tmp_path):
@@ -100,7 +137,7 @@ def test_missing_file_and_directory(tmp_path, capsys):
     assert main(["derive", str(tmp_path / "nope.toml")]) == 2
     assert "no such spec file" in capsys.readouterr().err
     assert main(["derive", str(tmp_path)]) == 2
-    assert "no such spec file" in capsys.readouterr().err
+    assert "not a regular file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,6 @@ def test_every_derivation_verifies(derivation):
 def test_every_derivation_verifies_with_three_samples(derivation):
     report = verify_spec(derivation, dps=50, samples=3, seed=0)
     assert report.passed, report.format_text()
-    assert report.seconds < 60
 
 
 def test_recorded_references_match_the_float64_engine(derivation):

@@ -22,10 +22,10 @@ from .errors import InputError, VolterraSymError
 from .evaluate import kernel_values, numeric_kernels
 from .expressions import parse_expression
 from .gradient import gradient_law
-from .model import SymbolicModel, build_model, linearize
+from .model import SymbolicModel, build_model, check_stable, linearize, resolve_parameters
 from .present import format_gradient, format_json, format_latex, format_text
 from .series import series_terms
-from .spec import check_order, load_spec
+from .spec import LIMITS, check_order, load_spec
 from .spectral import spectral_kernel_values, spectral_kernels, spectral_series
 
 __all__ = ["main", "build_parser"]
@@ -174,6 +174,9 @@ def _evaluator(args: argparse.Namespace, order: int | None):
 
 def _run_derive(args: argparse.Namespace) -> int:
     model = _model(args)
+    if model.linear and not args.linearize:
+        # closed forms are symbolic in the parameters; --param values are checked for stability only
+        check_stable(model, resolve_parameters(model.spec, _params(args)))
     if model.linear:
         kset = derive_kernels(model, order=args.order)
         formatter = {"text": format_text, "latex": format_latex, "json": format_json}[args.format]
@@ -188,8 +191,8 @@ def _run_derive(args: argparse.Namespace) -> int:
 
 
 def _run_kernel(args: argparse.Namespace) -> int:
-    if args.order < 0:
-        raise InputError("must be >= 0", field="--order")
+    if not 0 <= args.order <= LIMITS["order"]:
+        raise InputError(f"order {args.order} is outside 0..{LIMITS['order']}", field="--order")
     try:
         lags = [float(x) for x in args.lags.split(",")] if args.lags.strip() else []
     except ValueError as err:
@@ -200,7 +203,7 @@ def _run_kernel(args: argparse.Namespace) -> int:
     _, _, kernel, _ = _evaluator(args, args.order)
     value = kernel(lags)
     if args.json:
-        print(json.dumps({"order": args.order, "lags": lags, "value": value.tolist()}))
+        print(_json({"order": args.order, "lags": lags, "value": value.tolist()}))
     else:
         print(f"R^({args.order}) at lags {lags}, shape [p][m]^n = {list(value.shape)}:")
         print(numpy.array2string(value, precision=15))
@@ -231,8 +234,8 @@ def _run_series(args: argparse.Namespace) -> int:
 
     result = series(u, args.t, args.eps, order=args.order)
     if args.json:
-        print(json.dumps({"t": args.t, "eps": args.eps, "order": len(result.terms) - 1,
-                          "terms": result.terms.tolist(), "total": result.total.tolist()}))
+        print(_json({"t": args.t, "eps": args.eps, "order": len(result.terms) - 1,
+                     "terms": result.terms.tolist(), "total": result.total.tolist()}))
     else:
         print(f"series at t = {args.t:g}, eps = {args.eps:g} ({result.steps} RK4 steps, "
               f"estimated error {result.error_estimate:.1e}):")
@@ -240,6 +243,14 @@ def _run_series(args: argparse.Namespace) -> int:
             print(f"  order {n}: {numpy.array2string(term, precision=12)}")
         print(f"  total:   {numpy.array2string(result.total, precision=12)}")
     return 0
+
+
+def _json(data: dict) -> str:
+    """Strict JSON: a NaN or infinity in a result is an error, never printed."""
+    try:
+        return json.dumps(data, allow_nan=False)
+    except ValueError as err:
+        raise InputError("the result is not finite (arguments out of range)") from err
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:

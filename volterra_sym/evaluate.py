@@ -130,7 +130,10 @@ def kernel_values(nk: NumericKernels, lags: Sequence[numpy.typing.ArrayLike]) ->
         if not numpy.all(numpy.isfinite(t)) or numpy.any(t < 0):
             raise InputError(f"lag tau_{j + 1} must be finite and >= 0", field="--lags")
     arrays = numpy.broadcast_arrays(*arrays)
-    sigma = numpy.cumsum(numpy.stack(arrays), axis=0)
+    with numpy.errstate(over="ignore"):
+        sigma = numpy.cumsum(numpy.stack(arrays), axis=0)
+    if not numpy.all(numpy.isfinite(sigma)):
+        raise InputError("the sum of the lags overflows", field="--lags")
     directions = [nk.propagator(sigma[j]) @ nk.C for j in range(n)]  # (..., n_hidden, m)
     letters = string.ascii_letters
     hid, inp = letters[:n], letters[n : 2 * n]

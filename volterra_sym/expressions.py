@@ -142,7 +142,9 @@ def parse_expression(
             operand = build(node.operand, depth + 1)
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](build(node.left, depth + 1), build(node.right, depth + 1))
+            # a chain a + b + c + ... is one level of nesting however long it is
+            left_depth = depth if isinstance(node.left, ast.BinOp) and type(node.left.op) in _BINARY else depth + 1
+            return _BINARY[type(node.op)](build(node.left, left_depth), build(node.right, depth + 1))
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             return build(node.left, depth + 1) ** _exponent(node.right)
         if isinstance(node, ast.Call):

@@ -191,9 +191,11 @@ def numeric_matrix(matrix: sympy.MatrixBase, model: SymbolicModel, values: Mappi
     try:
         arr = out.astype(numpy.float64)
     except TypeError as err:
-        raise InputError("matrix entries are not real at these parameter values", field="--param") from err
+        raise InputError("matrix entries are not real at these parameter values",
+                         field="--param" if values != dict(model.spec.defaults) else model.spec.source) from err
     if not numpy.all(numpy.isfinite(arr)):
-        raise InputError("matrix entries are not finite at these parameter values", field="--param")
+        raise InputError("matrix entries are not finite at these parameter values",
+                         field="--param" if values != dict(model.spec.defaults) else model.spec.source)
     return arr
 
 
@@ -208,7 +210,7 @@ def check_stable(model: SymbolicModel, values: Mapping[str, float]) -> None:
     A = numeric_matrix(model.A, model, values)
     eig = numpy.linalg.eigvals(A)
     worst = eig[numpy.argmax(eig.real)]
-    if worst.real >= -1e-12 * max(1.0, numpy.abs(A).max()):
+    if worst.real >= -1e-12 * abs(worst) or worst.real >= 0:
         raise SpecError(
             f"no invariant measure: A = W - Gamma has an eigenvalue {worst:.6g} with real part >= 0 "
             "(A must be Hurwitz)",
@@ -219,14 +221,12 @@ def check_stable(model: SymbolicModel, values: Mapping[str, float]) -> None:
 
 
 def check_noise_reaches(model: SymbolicModel, A: numpy.ndarray, Sigma: numpy.ndarray) -> None:
-    """S > 0 iff (A, sigma) is controllable; test the controllability Gramian's rank."""
+    """S > 0 iff (A, sigma) is controllable; solve A S + S A^T + Sigma = 0 in float64 and test S."""
     n = A.shape[0]
-    blocks = [Sigma]
-    for _ in range(n - 1):
-        blocks.append(A @ blocks[-1])
-    K = numpy.hstack(blocks)
-    s = numpy.linalg.svd(K, compute_uv=False)
-    if s[0] == 0.0 or s[-1] <= 1e-10 * s[0]:
+    eye = numpy.eye(n)
+    S = numpy.linalg.solve(numpy.kron(eye, A) + numpy.kron(A, eye), -Sigma.reshape(-1)).reshape(n, n)
+    eig = numpy.linalg.eigvalsh((S + S.T) / 2)
+    if not numpy.all(numpy.isfinite(eig)) or eig[-1] <= 0 or eig[0] <= 1e-14 * eig[-1]:
         raise SpecError(
             "noise does not reach every unit: the stationary covariance S is singular "
             "((A, sigma) is not controllable)",

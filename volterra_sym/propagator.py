@@ -10,7 +10,11 @@ Closed forms, tried in order (each exact, in SymPy):
 * ``eigen-exact``    numeric A whose characteristic polynomial factors over Q into pieces of
                      degree <= 2 with distinct roots (Sylvester's formula, real form for complex pairs);
 * ``jordan``         numeric A with rational, repeated eigenvalues (SymPy's Jordan form);
-* ``eigen-numeric``  numeric A with distinct eigenvalues from a 50-digit mpmath root solve.
+* ``eigen-numeric``  numeric A with distinct eigenvalues from a 70-digit mpmath root solve (kept to
+                     60 digits), for n <= MAX_EIGEN_SIZE.
+
+Sylvester's formula divides by eigenvalue gaps, so it is used only when every gap exceeds
+MIN_RELATIVE_GAP times the spectral scale; nearly defective matrices get the numeric node.
 
 Otherwise every entry is an :class:`ExpmEntry` node, evaluated numerically by :func:`expm`.
 """
@@ -26,6 +30,8 @@ import sympy
 
 __all__ = ["ExpmEntry", "Propagator", "derive_propagator", "expm"]
 
+MIN_RELATIVE_GAP = 1e-3
+MAX_EIGEN_SIZE = 4  # Sylvester sums of larger matrices cost more than they give
 _EIGEN_DPS = 70  # eigenvalues kept to 60 digits so that verify at dps 50 is not capped
 
 
@@ -70,7 +76,10 @@ def derive_propagator(A: sympy.MatrixBase, tau: sympy.Symbol) -> Propagator:
     if A.is_upper or A.is_lower:
         diag = [A[i, i] for i in range(n)]
         gaps = [diag[i] - diag[j] for i, j in itertools.combinations(range(n), 2)]
-        if all(g.is_number and g != 0 for g in gaps):
+        numeric = all(d.is_number for d in diag)
+        if all(g.is_number and g != 0 for g in gaps) and (
+            not numeric or _well_separated([complex(sympy.N(d, 30)) for d in diag])
+        ):
             return Propagator(tau, _sylvester(A, diag, tau), "triangular")
     if n == 2:
         result = _two_by_two(A, tau)
@@ -142,6 +151,11 @@ def _two_by_two(A: sympy.Matrix, tau: sympy.Symbol) -> sympy.ImmutableMatrix | N
     return None
 
 
+def _well_separated(roots: list[complex]) -> bool:
+    scale = max(abs(r) for r in roots) or 1.0
+    return all(abs(a - b) >= MIN_RELATIVE_GAP * scale for a, b in itertools.combinations(roots, 2))
+
+
 def _numeric_eigen(A: sympy.Matrix, tau: sympy.Symbol) -> tuple[sympy.ImmutableMatrix, str] | None:
     x = sympy.Dummy("x")
     poly = A.charpoly(x)
@@ -152,9 +166,13 @@ def _numeric_eigen(A: sympy.Matrix, tau: sympy.Symbol) -> tuple[sympy.ImmutableM
             for root, k in sympy.roots(f).items():
                 flat.extend([root] * (k * mult))
         if len(set(flat)) == len(flat):
+            if not _well_separated([complex(sympy.N(r, 30)) for r in flat]):
+                return None
             return _sylvester(A, flat, tau), "eigen-exact"
         if all(r.is_rational for r in flat) and A.shape[0] <= 4:
             return sympy.ImmutableMatrix((A * tau).exp().applyfunc(sympy.expand)), "jordan"
+        return None
+    if A.shape[0] > MAX_EIGEN_SIZE:
         return None
     with mpmath.workdps(_EIGEN_DPS):
         coeffs = [mpmath.mpf(sympy.Rational(c).p) / sympy.Rational(c).q for c in poly.all_coeffs()]
@@ -162,10 +180,9 @@ def _numeric_eigen(A: sympy.Matrix, tau: sympy.Symbol) -> tuple[sympy.ImmutableM
             mroots = mpmath.polyroots(coeffs, maxsteps=200, extraprec=200)
         except mpmath.libmp.libhyper.NoConvergence:
             return None
+        if not _well_separated([complex(r) for r in mroots]):
+            return None
         scale = max(abs(r) for r in mroots) or 1
-        for r1, r2 in itertools.combinations(mroots, 2):
-            if abs(r1 - r2) < 1e-8 * scale:
-                return None
         lams = []
         for r in mroots:
             if abs(mpmath.im(r)) < mpmath.mpf(10) ** (-_EIGEN_DPS + 10) * scale:

@@ -15,19 +15,19 @@ extrapolated values agree to ``tol``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy
 
-from .errors import InputError
+from .errors import DerivationError, InputError
 from .evaluate import NumericKernels
 
 __all__ = ["SeriesResult", "series_terms"]
 
 _DENSE_LIMIT = 1500
 _MAX_STEPS = 2**18
+MAX_RATE_TIME = 2e4  # t times the fastest rate of A
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +116,8 @@ def series_terms(
         raise InputError(f"order {order} is outside 0..{nk.order} (the derived order)", field="--order")
     if not numpy.isfinite(t) or t < 0:
         raise InputError(f"time {t} must be finite and >= 0", field="--t")
-    if not numpy.isfinite(eps):
-        raise InputError(f"eps {eps} must be finite", field="--eps")
+    if not numpy.isfinite(eps) or abs(eps) > 1e100:
+        raise InputError(f"eps {eps} must be finite and |eps| <= 1e100", field="--eps")
     m = nk.C.shape[1]
     probe = numpy.asarray(u(numpy.array([0.0, t])), dtype=numpy.float64)
     if probe.shape != (2, m):
@@ -142,7 +142,13 @@ def series_terms(
         return SeriesResult(t, eps, contract(Y), 0, 0.0)
 
     rate = max(1.0, float(numpy.abs(numpy.linalg.eigvals(nk.A)).max()))
-    steps = int(min(_MAX_STEPS, max(16, numpy.ceil(2 * t * rate))))
+    if t * rate > MAX_RATE_TIME:
+        raise InputError(
+            f"t = {t:g} is {t * rate:.3g} relaxation times of the fastest mode; the adaptive integrator is limited "
+            f"to {MAX_RATE_TIME:g} (use a generated module's series() for long sampled inputs)",
+            field="--t",
+        )
+    steps = int(min(_MAX_STEPS // 4, max(16, numpy.ceil(2 * t * rate))))
     coarse = _rk4(apply, D, u, t, steps)
     previous = None
     while True:
@@ -150,6 +156,8 @@ def series_terms(
         extrapolated = fine + (fine - coarse) / 15.0
         terms = contract(extrapolated)
         scale = contract(extrapolated, absolute=True)
+        if not numpy.all(numpy.isfinite(terms)):
+            raise InputError("the series is not finite (input or eps too large)", field="--eps")
         if previous is not None:
             error = numpy.abs(terms - previous)
             # relative to each order's largest term, with a rounding floor from the whole state
@@ -157,9 +165,11 @@ def series_terms(
             if numpy.all(error <= bound):
                 return SeriesResult(t, eps, terms, 2 * steps, float(error.max()))
         if 4 * steps > _MAX_STEPS:
-            warnings.warn(f"series did not converge to {tol:g} within {2 * steps} RK4 steps", RuntimeWarning,
-                          stacklevel=2)
-            return SeriesResult(t, eps, terms, 2 * steps, float(numpy.abs(terms - previous).max()))
+            worst = float(numpy.abs(terms - previous).max()) if previous is not None else float("nan")
+            raise DerivationError(
+                f"the series did not converge to {tol:g} within {2 * steps} RK4 steps (last change {worst:.3g}); "
+                "the input probably varies too fast for this horizon"
+            )
         previous = terms
         steps *= 2
         coarse = fine

@@ -25,6 +25,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
+import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,12 @@ ACTIVATIONS = ("linear", "tanh", "sigmoid")
 X = sympy.Symbol("x", real=True)
 _NAME_RE = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 _PARAM_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
-_RESERVED = {"numpy", "scipy", "math", "t", "x", "eps", "tau", "pi", "API_VERSION"}
+_RESERVED = {"numpy", "scipy", "math", "t", "x", "eps", "tau", "pi", "API_VERSION", "order", "dt", "u", "n"}
+#: module names a generated <name>.py must not shadow
+_FORBIDDEN_MODULE_NAMES = set(sys.stdlib_module_names) | {"numpy", "scipy", "sympy", "mpmath", "jinja2",
+                                                          "volterra_sym", "pysiglib", "torch", "test", "tests"}
+MAX_DESCRIPTION = 2000
+MAX_DEGREE = 24  # total polynomial degree of a readout (a structural bound, see _degree_bound)
 _HIDDEN_RE = re.compile(r"h\d+|tau\d+|u\d+")
 _TOP_KEYS = {"name", "description", "model", "parameters", "expansion"}
 _MODEL_KEYS = {"activation", "Gamma", "W", "b", "C", "sigma", "readout"}
@@ -115,8 +121,10 @@ def load_spec(path: str | Path) -> DerivationSpec:
     source = str(path)
     p = Path(path)
     try:
-        if not p.is_file():
+        if not p.exists():
             raise SpecError("no such spec file", path=source)
+        if not p.is_file():
+            raise SpecError("not a regular file", path=source)
         if p.stat().st_size > LIMITS["file_bytes"]:
             raise SpecError(f"file is larger than {LIMITS['file_bytes']} bytes", path=source)
         data = p.read_bytes()
@@ -130,6 +138,8 @@ def load_spec(path: str | Path) -> DerivationSpec:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"not valid TOML ({err})", path=source) from err
+    except RecursionError as err:
+        raise SpecError("TOML nested too deeply", path=source) from err
     return parse_spec(raw, source=source)
 
 
@@ -163,9 +173,13 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         raise err("name", "missing; give the derivation a name such as \"ou2_quadratic\"")
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or keyword.iskeyword(name):
         raise err("name", f"{name!r} must match [a-z_][a-z0-9_]* (at most 64 characters), not a keyword or path")
+    if name.startswith("__") or name.strip("_") == "" or name in _FORBIDDEN_MODULE_NAMES:
+        raise err("name", f"{name!r} would shadow a Python module when generated as {name}.py; rename it")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise err("description", f"expected a string, got {type(description).__name__}")
+    if len(description) > MAX_DESCRIPTION:
+        raise err("description", f"is {len(description)} characters long; the limit is {MAX_DESCRIPTION}")
 
     model = raw.get("model")
     if not isinstance(model, Mapping):
@@ -258,6 +272,10 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         parse_expression(text, names, key=f"[model].readout[{q}]", path=source)
         for q, text in enumerate(readout_raw)
     )
+    for q, f in enumerate(readout):
+        degree = _degree_bound(f, set(hidden))
+        if degree > MAX_DEGREE:
+            raise err(f"[model].readout[{q}]", f"has degree up to {degree} in h; the limit is {MAX_DEGREE}")
 
     expansion = raw.get("expansion", {})
     if not isinstance(expansion, Mapping):
@@ -312,6 +330,29 @@ def _entry(value: object, parameters: Mapping[str, sympy.Symbol], *, key: str, s
             f"expected a number or an expression string, got {type(value).__name__}", key=key, path=source
         )
     return parse_number(value, key=key, path=source)
+
+
+def _degree_bound(expr: sympy.Expr, hidden: set[sympy.Symbol]) -> int:
+    """An upper bound of the total degree in ``hidden`` from the tree alone (no expansion):
+    sums add, products and integer powers multiply, function arguments count once.
+
+    >>> h1 = sympy.Symbol("h1")
+    >>> _degree_bound((h1**3 + 1) ** 4 * sympy.tanh(h1**2), {h1})
+    14
+    """
+    if expr in hidden:
+        return 1
+    if not expr.free_symbols & hidden:
+        return 0
+    if isinstance(expr, sympy.Add):
+        return max(_degree_bound(a, hidden) for a in expr.args)
+    if isinstance(expr, sympy.Mul):
+        return sum(_degree_bound(a, hidden) for a in expr.args)
+    if isinstance(expr, sympy.Pow):
+        base = _degree_bound(expr.base, hidden)
+        e = expr.exp
+        return base * int(abs(e)) if e.is_Integer else base * (int(abs(e)) + 1)
+    return max(_degree_bound(a, hidden) for a in expr.args)
 
 
 def _is_list(value: object) -> bool:
