@@ -220,7 +220,8 @@ def test_exact_scheme_needs_linear_activation():
 def test_divergence_is_reported(tmp_path: Path):
     path = tmp_path / "cubic.toml"
     path.write_text(SCALAR_TANH.replace('"tanh"', '"x**3"').replace("1.5", "3.0").replace("0.8", "1.5"))
-    model = build_model(load_spec(path))
+    with pytest.warns(RuntimeWarning, match="unbounded"):
+        model = build_model(load_spec(path))
     with pytest.raises(DerivationError, match="diverged"):
         simulate(model, None, t=50.0, eps=0.0, paths=BLOCK, seed=0, dt=0.2, scheme="euler", burn_in=0.0)
 

@@ -225,8 +225,12 @@ def _run_series(args: argparse.Namespace) -> int:
         funcs.append(sympy.lambdify([t], expr, modules="numpy"))
 
     def u(times: numpy.ndarray) -> numpy.ndarray:
-        with numpy.errstate(all="ignore"):
-            cols = [numpy.broadcast_to(numpy.asarray(f(times), dtype=numpy.float64), times.shape) for f in funcs]
+        try:
+            with numpy.errstate(all="ignore"):
+                cols = [numpy.broadcast_to(numpy.asarray(f(times), dtype=numpy.float64), times.shape)
+                        for f in funcs]
+        except (OverflowError, ValueError, TypeError) as err:
+            raise InputError(f"the input cannot be evaluated in float64 ({err})", field="--input") from err
         out = numpy.stack(cols, axis=-1)
         if not numpy.all(numpy.isfinite(out)):
             raise InputError("the input is not finite on [0, t]", field="--input")

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import sympy
+from sympy.matrices.exceptions import NonInvertibleMatrixError
+from sympy.polys.matrices import DomainMatrix
 
 from .errors import DerivationError
 from .gaussian import gaussian_mean
@@ -34,6 +36,7 @@ __all__ = ["StationaryLaw", "Kernel", "KernelSet", "derive_kernels", "solve_lyap
 
 #: above this many index combinations, ``derive`` refuses to spell every closed form out
 MAX_KERNEL_EXPRESSIONS = 4096
+MAX_FACTOR_OPS = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +103,23 @@ def solve_lyapunov(A: sympy.MatrixBase, Sigma: sympy.MatrixBase) -> sympy.Immuta
     residual = A * S + S * A.T + Sigma
     equations = [sympy.expand(residual[i, j]) for i, j in pairs]
     M, rhs = sympy.linear_eq_to_matrix(equations, unknowns)
-    solution = M.LUsolve(rhs)
+    solution = _solve_exact(M, rhs)
     values = {u: _tidy(solution[k]) for k, u in enumerate(unknowns)}
     return sympy.ImmutableMatrix(S.subs(values))
 
 
+def _solve_exact(M: sympy.MatrixBase, rhs: sympy.MatrixBase) -> sympy.Matrix:
+    """M x = rhs over the field of rational functions of the parameters (canonical, no expression swell)."""
+    dM, dr = DomainMatrix.from_Matrix(sympy.Matrix(M)).unify(DomainMatrix.from_Matrix(sympy.Matrix(rhs)))
+    return dM.to_field().lu_solve(dr.to_field()).to_Matrix()
+
+
 def _tidy(e: sympy.Expr) -> sympy.Expr:
-    return sympy.factor(sympy.cancel(e)) if e.free_symbols else sympy.nsimplify(e) if e.has(sympy.Float) else e
+    """Canonical rational form in the parameters; factored only when that stays cheap."""
+    if not e.free_symbols:
+        return sympy.nsimplify(e) if e.has(sympy.Float) else e
+    e = sympy.cancel(e)
+    return sympy.factor(e) if sympy.count_ops(e) <= MAX_FACTOR_OPS else e
 
 
 def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelSet:
@@ -121,8 +134,8 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
     h = sympy.Matrix(model.hidden)
     A = sympy.Matrix(model.A)
     try:
-        mu = sympy.ImmutableMatrix((-A.LUsolve(sympy.Matrix(model.b))).applyfunc(_tidy))
-    except (ValueError, ZeroDivisionError) as err:
+        mu = sympy.ImmutableMatrix((-_solve_exact(A, sympy.Matrix(model.b))).applyfunc(_tidy))
+    except (ValueError, ZeroDivisionError, NonInvertibleMatrixError) as err:
         raise DerivationError("A = W - Gamma is singular: no stationary mean") from err
     S = solve_lyapunov(A, model.Sigma)
     S_inv = S.inv().applyfunc(_tidy) if S.free_symbols else S.inv()

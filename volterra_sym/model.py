@@ -93,7 +93,25 @@ def build_model(spec: DerivationSpec) -> SymbolicModel:
     )
     values = resolve_parameters(spec, {})
     check_stable(model, values)
+    if not linear and not _bounded(spec.activation_expr):
+        warnings.warn(
+            f"activation {spec.activation!r} is unbounded: an invariant density is not guaranteed, and "
+            "linearized kernels or simulations may describe an explosive network",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return model
+
+
+def _bounded(activation: sympy.Expr) -> bool:
+    """True when |a(x)| stays below a constant on the real line (checked at large |x|)."""
+    free = activation.free_symbols - {X}
+    probe = activation.subs({p: 1 for p in free})
+    try:
+        values = [abs(complex(probe.subs(X, x).evalf(20))) for x in (-1e6, -1e3, 1e3, 1e6)]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return max(values) < 1e3
 
 
 def linearize(model: SymbolicModel, values: Mapping[str, float] | None = None) -> SymbolicModel:

@@ -62,7 +62,7 @@ def format_json(kset: KernelSet) -> str:
 
 def format_text(kset: KernelSet) -> str:
     d = derivation_dict(kset)
-    out = [f"{d['name']}: {d['description']}".rstrip(": "),
+    out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
            f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
            f"r = {d['n_noise']} noise channels, activation {d['activation']}, order {d['order']}"]
     if d["parameters"]:
@@ -163,7 +163,7 @@ def format_gradient(law, sk, fmt: str) -> str:
         lines += [rf"A_{{{k + 1}}}(h) = {a}" for k, a in enumerate(d["conjugates"])]
         return "\n".join(lines)
     d = gradient_dict(law, sk)
-    out = [f"{d['name']}: {d['description']}".rstrip(": "),
+    out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
            f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
            f"activation {d['activation']}, gradient class (F = -grad U, Sigma = s^2 I)", ""]
     out.append("Drift F(h) = " + _rows([[x] for x in d["drift"]]))
