@@ -64,10 +64,14 @@ def _check_int(value: object, field: str, minimum: int) -> int:
 
 
 def _check_size(dim: int, level: int, field: str = "level") -> None:
-    total = sum(dim**n for n in range(1, level + 1))
-    if total > MAX_SIG_LENGTH:
+    total = 0
+    for n in range(1, level + 1):  # stops as soon as the limit is passed: level may be absurd
+        total += dim**n
+        if total > MAX_SIG_LENGTH:
+            break
+    if total > MAX_SIG_LENGTH or (dim == 1 and level > MAX_SIG_LENGTH):
         raise InputError(
-            f"a {dim}-channel path truncated at level {level} has {total:.3g} signature terms"
+            f"a {dim}-channel path truncated at level {level} has at least {total:.3g} signature terms"
             f" (limit {MAX_SIG_LENGTH:.0e}); lower the level or the number of channels",
             field=field,
         )
