@@ -107,6 +107,7 @@ SCHEMES = ("auto", "exact", "heun", "euler")
 DEFAULT_DT = 0.01
 DT_PER_RATE = 0.1
 MAX_PATHS = 10**9
+MAX_PATH_STEPS = 4 * 10**10  # paths x steps x amplitudes of one call
 MAX_STEPS = 10**7
 _DEFAULT_CHUNK = 16 * BLOCK
 _MAX_RECORDED = 1000
@@ -452,6 +453,13 @@ def _run(
     if scheme == "exact" and not net.linear:
         raise InputError("the exact OU transition needs a linear activation; use heun or euler", field="--scheme")
     steps, dt = _grid(float(t), dt, net)
+    work = int(paths) * max(steps, 1) * len(eps)
+    if work > MAX_PATH_STEPS:
+        raise InputError(
+            f"{paths} paths x {steps} steps x {len(eps)} amplitude(s) = {work:.3g} path-steps exceeds the budget "
+            f"{MAX_PATH_STEPS:.0e} (about an hour at 1e7 path-steps/s); lower --paths or raise --dt",
+            field="--paths",
+        )
     if record_every is None:
         record_every = max(1, math.ceil(steps / _MAX_RECORDED))
     if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 1:
