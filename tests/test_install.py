@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import venv
 
 import pytest
 
@@ -15,25 +14,28 @@ from _codegen_support import ROOT
 
 @pytest.mark.slow
 def test_installed_package_generates_the_committed_module(tmp_path):
-    env_dir = tmp_path / "venv"
-    # without its own pip: ensurepip would also install an old setuptools that shadows the system one
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
-    python = env_dir / "bin" / "python"
+    """Build a wheel, install it (no dependencies) into a bare target folder and generate from there."""
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build"))
     environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q", str(source)],
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
                    check=True, env=environ, cwd=tmp_path)
+    target = tmp_path / "site"
+    wheel = next(wheels.glob("volterra_sym-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, env=environ, cwd=tmp_path)
+    environ["PYTHONPATH"] = str(target)  # the installed copy, not the checkout
     work = tmp_path / "work"
     (work / "derivations").mkdir(parents=True)
     shutil.copy(ROOT / "derivations" / "ou2_quadratic.toml", work / "derivations")
-    where = subprocess.run([python, "-c", "import volterra_sym.render as r; print(r._template_dir())"],
+    where = subprocess.run([sys.executable, "-c", "import volterra_sym.render as r; print(r._template_dir())"],
                            check=True, env=environ, cwd=work, capture_output=True, text=True).stdout.strip()
-    assert "site-packages" in where and where.endswith("templates")
-    subprocess.run([python, "-m", "volterra_sym", "generate", "derivations/ou2_quadratic.toml"],
+    assert where.startswith(str(target)) and where.endswith("templates")
+    subprocess.run([sys.executable, "-m", "volterra_sym", "generate", "derivations/ou2_quadratic.toml"],
                    check=True, env=environ, cwd=work)
     generated = (work / "derivations" / "ou2_quadratic.py").read_bytes()
     assert generated == (ROOT / "derivations" / "ou2_quadratic.py").read_bytes()
-    check = subprocess.run([python, "-m", "volterra_sym", "check"], env=environ, cwd=work, capture_output=True, text=True)
+    check = subprocess.run([sys.executable, "-m", "volterra_sym", "check"], env=environ, cwd=work,
+                           capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert sys.executable  # the test interpreter itself is untouched
