@@ -131,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--record", action="store_true",
                    help="also write the oracle values to <spec stem>.reference.toml beside the spec")
+    p.add_argument("--mc-paths", type=int, default=None, metavar="P",
+                   help="gradient class: Monte-Carlo paths of the monte_carlo claim (default 20000; 0 skips it)")
     p.set_defaults(run=_run_verify)
 
     from .feature_cli import add_parsers as _add_feature_parsers  # feature, represent

@@ -4,8 +4,10 @@
 
 ``generate SPEC [-o DIR]`` writes ``DIR/<name>.py`` (default DIR: the spec's folder).
 ``check [SPEC ...] [-o DIR]`` reports each module as current (exit 0) or stale, hand-edited,
-missing or invalid (exit 1); without SPEC it checks every ``derivations/*.toml`` that has a
-generated module beside it. Bad input exits 2 through :func:`volterra_sym.cli.main`.
+missing or invalid (exit 1); without SPEC it checks every ``derivations/**/*.toml`` that has a
+generated module beside it. Linear specs give closed-form modules (``module.py.j2``); nonlinear
+gradient-class specs give modules embedding the numeric spectral representation
+(:mod:`volterra_sym.spectral_codegen`, ``spectral_module.py.j2``). Bad input exits 2 through :func:`volterra_sym.cli.main`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from .write import write_module
 __all__ = [
     "GeneratedModule",
     "spec_label",
+    "template_family",
     "expected_inputs_sha256",
     "generate_source",
     "generate_module",
@@ -65,12 +68,18 @@ def spec_label(path: str | Path) -> str:
     return p.as_posix()
 
 
+def template_family(spec: DerivationSpec) -> str:
+    """``"ou"`` for a linear activation (closed forms, ``module.py.j2``), else ``"spectral"`` (gradient
+    class, ``spectral_module.py.j2``); a module's stamp covers its family's templates only."""
+    return "ou" if spec.activation == "linear" else "spectral"
+
+
 def _inputs_for(spec: DerivationSpec) -> str:
     return inputs_sha256(
         spec.raw,
         generator=__version__,
         sympy_version=sympy.__version__,
-        templates=template_sources(),
+        templates=template_sources(template_family(spec)),
         printer_settings=PRINTER_SETTINGS,
     )
 
@@ -83,7 +92,13 @@ def expected_inputs_sha256(spec: str | Path | DerivationSpec) -> str:
 def generate_source(spec_path: str | Path) -> tuple[DerivationSpec, str]:
     """Derive, lower, print and render the module text for one spec file (no I/O but reading it)."""
     spec = load_spec(spec_path)
-    kset = derive_kernels(build_model(spec))
+    model = build_model(spec)
+    if not model.linear:  # gradient class: the numeric spectral representation (spectral_codegen)
+        from .spectral_codegen import generate_spectral_source
+
+        return spec, generate_spectral_source(spec, model, inputs_sha256=_inputs_for(spec),
+                                              source_label=spec_label(spec_path))
+    kset = derive_kernels(model)
     printed = print_module(lower(kset))
     source = render_module(
         printed,
@@ -115,7 +130,7 @@ def _discover() -> list[Path]:
     if not folder.is_dir():
         raise InputError("no SPEC given and no derivations/ folder here; name the spec files to check", field="check")
     found = []
-    for toml in sorted(folder.glob("*.toml")):
+    for toml in sorted(folder.rglob("*.toml")):  # subfolders too (derivations/nonlinear/)
         if (toml.parent / f"{toml.stem}.py").is_file():
             found.append(toml)
     return found
@@ -161,7 +176,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("check", help="report generated modules that are stale or hand-edited (exit 1)")
     p.add_argument("spec", metavar="SPEC", nargs="*",
-                   help="spec file(s); default: every derivations/*.toml with a generated module beside it")
+                   help="spec file(s); default: every derivations/**/*.toml with a generated module beside it")
     p.add_argument("-o", "--output-dir", metavar="DIR", default=None,
                    help="folder of the generated modules (default: each spec's folder)")
     p.set_defaults(run=run_check)

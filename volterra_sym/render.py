@@ -21,7 +21,8 @@ from .errors import VolterraSymError
 from .printing import PrintedModule
 from .stamp import MARKER_FORMAT, Stamp, output_sha256
 
-__all__ = ["TEMPLATE", "template_sources", "environment", "render_module", "runtime_source", "TemplateError"]
+__all__ = ["TEMPLATE", "SPECTRAL_TEMPLATES", "template_sources", "environment", "render_module", "runtime_source",
+           "TemplateError"]
 
 #: the entry template; its name is recorded in the stamp
 TEMPLATE = "module.py.j2"
@@ -41,20 +42,42 @@ def _template_dir() -> Path | importlib.resources.abc.Traversable:
     raise TemplateError("the code-generation templates are missing (neither volterra_sym/templates nor ./templates)")
 
 
+#: the templates of gradient-class (spectral) modules; every other ``*.j2`` renders the OU modules
+SPECTRAL_TEMPLATES = ("spectral_module.py.j2", "_spectral_runtime.py.j2")
+#: templates every family uses
+SHARED_TEMPLATES = ("_stamp.py.j2",)
+
+
 @functools.cache
-def template_sources() -> Mapping[str, bytes]:
-    """Every ``*.j2`` template's bytes, by file name, in sorted order (part of the stamp)."""
+def _all_template_sources() -> Mapping[str, bytes]:
     folder = _template_dir()
     found = {entry.name: entry.read_bytes() for entry in folder.iterdir() if entry.name.endswith(".j2")}
-    if TEMPLATE not in found:
-        raise TemplateError(f"template {TEMPLATE} is missing from {folder}")
+    for name in (TEMPLATE,) + SPECTRAL_TEMPLATES + SHARED_TEMPLATES:
+        if name not in found:
+            raise TemplateError(f"template {name} is missing from {folder}")
     return MappingProxyType(dict(sorted(found.items())))
+
+
+@functools.cache
+def template_sources(family: str = "ou") -> Mapping[str, bytes]:
+    """The bytes of the ``*.j2`` templates a module family is rendered from, by file name, sorted
+    (part of the stamp): ``"ou"`` (linear class, ``module.py.j2``: every template but the spectral
+    ones) or ``"spectral"`` (gradient class: :data:`SPECTRAL_TEMPLATES` and the shared stamp).
+    A module's stamp so covers exactly the templates that made it."""
+    found = _all_template_sources()
+    if family == "ou":
+        chosen = {k: v for k, v in found.items() if k not in SPECTRAL_TEMPLATES}
+    elif family == "spectral":
+        chosen = {k: v for k, v in found.items() if k in SPECTRAL_TEMPLATES or k in SHARED_TEMPLATES}
+    else:
+        raise ValueError(f"unknown template family {family!r} (ou, spectral)")
+    return MappingProxyType(chosen)
 
 
 @functools.cache
 def environment() -> jinja2.Environment:
     """The one Jinja environment: strict undefined, no autoescape, exact whitespace control."""
-    texts = {name: data.decode("utf-8") for name, data in template_sources().items()}
+    texts = {name: data.decode("utf-8") for name, data in _all_template_sources().items()}
     return jinja2.Environment(
         loader=jinja2.DictLoader(texts),
         undefined=jinja2.StrictUndefined,

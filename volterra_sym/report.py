@@ -6,7 +6,8 @@
 ``kernels.png``               R^(1)(tau) curves and R^(2)(tau1, tau2) heat maps
 ``mean_output.png``           E y_t over time: Monte-Carlo band (mean +- 2 s.e.), the truncated
                               series of each order N and, for the linear class, the exact
-                              resummation
+                              resummation (gradient class: the exact series of each order, the
+                              linearized series and the exact all-order mean output)
 ``truncation_error.png``      log-log |truncated series - reference| at t = T against eps for
                               N = 1, 2, 3 with fitted slopes (theory: N + 1)
 ``kernels_r1.csv`` ...        the numbers behind every figure (``*.csv``)
@@ -25,8 +26,14 @@ Routes, all independent of each other:
   a Kronecker Lyapunov solve, and the expectation from f directly: exact Gaussian moments for the
   polynomial part of f and vectorised Gauss-Hermite quadrature for the rest. No kernel enters.
 
-For the truncation error the reference is the exact resummation (linear class). For a nonlinear
-activation it is the simulated response E f(h^eps_T) - E f(h^0_T) (pathwise differences on common
+Gradient class (nonlinear activation, reversible drift F = -grad U, isotropic noise; theory.md 5):
+the exact nonlinear kernels and series come from the spectral representation
+(:mod:`volterra_sym.spectral`) and are shown next to the linearized ones; the exact all-order mean
+output E f(h_t) (:func:`~volterra_sym.spectral.spectral_mean_output`, the forward equation in the
+eigenbasis) is the reference of the truncation error, whose slopes are then N + 1.
+
+For the truncation error the reference is the exact resummation (linear class) or the exact
+all-order mean output (gradient class). For any other nonlinear activation it is the simulated response E f(h^eps_T) - E f(h^0_T) (pathwise differences on common
 random numbers), compared with the linearized series without its order-0 term: the error then
 measures how wrong the linearized kernels are, and its slope is ~1 (an O(eps) error of R^(1))
 wherever the error is resolved above the Monte-Carlo noise, instead of N + 1.
@@ -39,6 +46,7 @@ matplotlib (``pip install 'volterra-sym[plot]'``); without it the tables are sti
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -60,6 +68,7 @@ from .model import SymbolicModel, build_model, linearize, resolve_parameters
 from .propagator import expm
 from .series import series_terms
 from .simulate import input_signal, numeric_srnn, simulate_responses
+from .spectral import SpectralKernels, spectral_kernel_values, spectral_kernels
 from .spec import DerivationSpec, check_order, load_spec
 
 __all__ = [
@@ -84,6 +93,8 @@ _GH_TOL = 1e-12
 _QUAD_TOL = 1e-13
 _SERIES_TOL = 1e-8  # relative, per term: curves for figures (absolute errors ~1e-11)
 _FINAL_SERIES_TOL = 1e-12  # the truncation-error study at t = T
+_EXACT_FINAL_TOL = 1e-11  # gradient class: exact series and mean output at t = T (ETDRK4 doubling)
+_REPORT_TOLERANCE = 1e-10  # gradient class: modes kept (kernel change relative to each order's largest)
 _ERROR_FLOOR = 1e-10  # relative; errors below it are numerical noise and are not fitted
 _MAX_TIMES = 401
 _MAX_EPS = 12
@@ -99,12 +110,17 @@ _MAX_HEATMAPS = 4
 
 @dataclass(frozen=True, slots=True)
 class KernelTable:
-    """R^(1) on ``lags`` (shape (L, p, m)) and R^(2) on ``lags2`` x ``lags2`` ((G, G, p, m, m) or None)."""
+    """R^(1) on ``lags`` (shape (L, p, m)) and R^(2) on ``lags2`` x ``lags2`` ((G, G, p, m, m) or None).
+
+    Gradient class: ``r1``/``r2`` are the exact kernels and ``r1_linearized`` those of the
+    linearized network (otherwise ``None``).
+    """
 
     lags: numpy.ndarray
     r1: numpy.ndarray
     lags2: numpy.ndarray
     r2: numpy.ndarray | None
+    r1_linearized: numpy.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +128,9 @@ class MeanOutputTable:
     """E y_t on ``times`` for each of ``eps``.
 
     ``mc_mean``/``mc_stderr``/``exact``: (E, T, p); ``terms``: (T, K + 1, p), the series terms at
-    eps = 1 (term n scales as eps^n); ``exact`` is ``None`` outside the linear class.
+    eps = 1 (term n scales as eps^n); ``exact`` is the exact resummation (linear class), the exact
+    all-order mean output (gradient class) or ``None``. Gradient class: ``terms`` are the linearized
+    network's and ``exact_terms`` (T, K + 1, p) the exact nonlinear series terms.
     """
 
     times: numpy.ndarray
@@ -123,6 +141,16 @@ class MeanOutputTable:
     exact: numpy.ndarray | None
     mc_stationary: numpy.ndarray  # (p,): simulated E y_0 at eps = 0, the stationary mean
     mc_stationary_stderr: numpy.ndarray
+    exact_terms: numpy.ndarray | None = None
+
+    @property
+    def exact_partial_sums(self) -> numpy.ndarray | None:
+        """Exact nonlinear series truncated at N, shape (E, K + 1, T, p) (gradient class), else None."""
+        if self.exact_terms is None:
+            return None
+        powers = self.eps[:, None] ** numpy.arange(self.exact_terms.shape[1])[None, :]
+        scaled = powers[:, None, :, None] * self.exact_terms[None]
+        return numpy.moveaxis(numpy.cumsum(scaled, axis=2), 2, 1)
 
     @property
     def partial_sums(self) -> numpy.ndarray:
@@ -144,8 +172,9 @@ class MeanOutputTable:
 class TruncationTable:
     """|truncated series - reference| at time ``t`` against ``eps`` for each order in ``orders``.
 
-    ``kind`` is ``"exact"`` (reference: exact resummation of E y_t) or ``"monte-carlo"``
-    (reference: simulated response E y^eps - E y^0, series without its order-0 term).
+    ``kind`` is ``"exact"`` (reference: exact resummation of E y_t, linear class, or the exact
+    all-order mean output, gradient class, against the exact series) or ``"monte-carlo"``
+    (reference: simulated response E y^eps - E y^0, linearized series without its order-0 term).
     ``series``/``error``: (len(orders), k, p); ``slopes``: (len(orders), p), NaN where fewer than
     two points are resolved (``resolved``); ``floor`` is the level below which errors are noise.
     """
@@ -183,6 +212,8 @@ class VerificationReport:
     kernels: KernelTable
     mean_output: MeanOutputTable
     truncation: TruncationTable
+    gradient: bool = False  # exact nonlinear kernels from the spectral representation (theory.md 5)
+    spectral_modes: int = 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -362,6 +393,121 @@ def _series_terms_on(nk, u, times: numpy.ndarray, order: int, progress: bool) ->
     return out
 
 
+def _spectral_on_grid(sk: SpectralKernels, u, times: numpy.ndarray, *, order: int | None = None,
+                      eps: float = 1.0, tol: float) -> numpy.ndarray:
+    """Exact nonlinear quantities on a uniform time grid from ONE forward integration in the eigenbasis.
+
+    ``order`` given: the series terms at eps = 1, shape (T, order + 1, p), from the filters
+    dz^(n)/dt = -z^(n) Lam + sum_k u_k z^(n-1) B_k (as :func:`~volterra_sym.spectral.spectral_series`);
+    ``order`` None: the all-order mean output at ``eps``, shape (T, p), from dy/dt = -Lam y + eps u.B^T y
+    (as :func:`~volterra_sym.spectral.spectral_mean_output`). ETDRK4 steps (Cox-Matthews, coefficients by
+    contour means) are doubled until every recorded value changes by less than ``tol`` (relative to
+    max(1, |value|)); the engine's functions do the same one time point at a time.
+    """
+    from .spectral import _phi_functions
+
+    times = numpy.asarray(times, dtype=numpy.float64)
+    K, p = len(sk.lam), sk.fhat.shape[1]
+    BT = numpy.transpose(sk.B, (0, 2, 1))
+    if order is None:
+        lam_all = sk.lam
+
+        def drive(uv, y):
+            return eps * (numpy.tensordot(uv, BT, axes=1) @ y)
+
+        y0 = numpy.zeros(K)
+        y0[0] = 1.0
+
+        def record(y):
+            return y @ sk.fhat
+    else:
+        lam_all = numpy.tile(sk.lam, order + 1)
+
+        def drive(uv, y):
+            out = numpy.zeros_like(y)
+            Y = y.reshape(order + 1, K)
+            out.reshape(order + 1, K)[1:] = Y[:-1] @ numpy.tensordot(uv, BT, axes=1).T
+            return out
+
+        y0 = numpy.zeros((order + 1) * K)
+        y0[0] = 1.0
+
+        def record(y):
+            return y.reshape(order + 1, K) @ sk.fhat
+
+    intervals = len(times) - 1
+    if intervals == 0:
+        return numpy.array([record(y0)])
+    delta = float(times[1] - times[0])
+    if not numpy.allclose(numpy.diff(times), delta, rtol=1e-9, atol=0):
+        raise ValueError("the time grid must be uniform")
+
+    def run(sub: int) -> numpy.ndarray:
+        h = delta / sub
+        z = -lam_all * h
+        E, E2 = numpy.exp(z), numpy.exp(z / 2)
+        Q, f1, f2, f3 = (c * h for c in _phi_functions(z))
+        fine = numpy.linspace(0.0, float(times[-1]), 2 * sub * intervals + 1)
+        U = numpy.asarray(u(fine), dtype=numpy.float64)
+        out = numpy.empty((len(times),) + numpy.shape(record(y0)))
+        out[0] = record(y0)
+        y = y0.copy()
+        for i in range(sub * intervals):
+            u0, uh, u1 = U[2 * i], U[2 * i + 1], U[2 * i + 2]
+            Nv = drive(u0, y)
+            a = E2 * y + Q * Nv
+            Na = drive(uh, a)
+            b = E2 * y + Q * Na
+            Nb = drive(uh, b)
+            c = E2 * a + Q * (2 * Nb - Nv)
+            Nc = drive(u1, c)
+            y = E * y + f1 * Nv + 2 * f2 * (Na + Nb) + f3 * Nc
+            if (i + 1) % sub == 0:
+                out[(i + 1) // sub] = record(y)
+        return out
+
+    sub = max(2, int(numpy.ceil(4 * delta)))
+    previous = run(sub)
+    while True:
+        sub *= 2
+        current = run(sub)
+        change = numpy.abs(current - previous)
+        if numpy.all(change <= tol * numpy.maximum(1.0, numpy.abs(current))) or sub * intervals > 2**17:
+            if sub * intervals > 2**17:
+                warnings.warn(f"exact series/mean output not converged to {tol:g} (change {change.max():.1e})",
+                              RuntimeWarning, stacklevel=2)
+            return current
+        previous = current
+
+
+def _float_propagator(kset):
+    """The linearized network's closed-form e^{A tau} with its numbers as 30-digit floats.
+
+    A linearized A holds 17-digit rationals, so a 2x2 closed form can carry sqrt(<integer beyond
+    int64>), which the NumPy lambdify of :func:`~volterra_sym.evaluate.numeric_kernels` cannot
+    evaluate (TypeError on an object array). The same expression with Float numbers evaluates fine.
+    """
+    prop = kset.propagator
+    if not prop.closed_form:
+        return kset
+    return dataclasses.replace(kset, propagator=dataclasses.replace(prop, matrix=sympy.ImmutableMatrix(sympy.nfloat(prop.matrix, n=30))))
+
+
+def _gradient_representation(model: SymbolicModel, values: Mapping[str, float], order: int) -> SpectralKernels | None:
+    """The spectral representation when the network is in the gradient class (theory.md 5), else None."""
+    from .gradient import gradient_law, is_gradient_class
+
+    if model.linear or is_gradient_class(model) is not None or model.n_hidden > 2:
+        return None
+    from .spectral_codegen import reduce_representation
+
+    sk = spectral_kernels(gradient_law(model), values, order=min(order, 3))
+    # the modes the kernels need to REPORT_TOLERANCE (every lag, orders <= 3): the forward
+    # integrations below cost K^2 per step
+    reduced = reduce_representation(sk, tolerance=_REPORT_TOLERANCE)
+    return dataclasses.replace(sk, lam=reduced.lam, B=reduced.B, fhat=reduced.fhat)
+
+
 def _bar(total: int, enabled: bool, desc: str):
     if enabled:
         from tqdm import tqdm
@@ -407,7 +553,8 @@ def build_report(
     Parameters
     ----------
     spec : DerivationSpec or path
-        Any activation; a nonlinear one is linearized for the series.
+        Any activation; a nonlinear one is linearized for the series, and a gradient-class one
+        (theory.md 5) also gets its exact kernels, series and all-order mean output.
     inputs : sequence of str
         One expression in ``t`` per input channel.
     eps_list : sequence of float
@@ -424,7 +571,7 @@ def build_report(
         Points of the time grid on [0, T].
     error_eps : sequence of float, optional
         Amplitudes of the truncation-error study; default a geometric grid scaled by eps0
-        (module constant ``_ERROR_EPS_GRID``; nonlinear: x10).
+        (module constant ``_ERROR_EPS_GRID``; gradient class: x2, other nonlinear: x10).
     progress : bool
         tqdm bars on stderr.
     """
@@ -446,6 +593,7 @@ def build_report(
     if net.A is None:
         raise DerivationError("the network has no stable fixed point: no linearized series to compare with")
     series_model = model if model.linear else linearize(model, values)
+    sk = _gradient_representation(model, values, order)
 
     # time grid: steps a multiple of n_times - 1 so that the simulation records exactly these times
     target = dt if dt is not None else min(0.01, 0.1 / net.fastest_rate)
@@ -461,13 +609,15 @@ def build_report(
     delta = forced_response(net.A, net.C, u, times)  # nonlinear: of the linearization, sets the scale only
     scale = float(numpy.sqrt(numpy.diag(net.S)).min() / max(numpy.abs(delta).max(), 1e-300))
     if error_eps is None:
-        grid = numpy.array(_ERROR_EPS_GRID) * (1 if model.linear else 10)
+        grid = numpy.array(_ERROR_EPS_GRID) * (1 if model.linear else 2 if sk is not None else 10)
         err_eps = grid * scale
     else:
         err_eps = _check_eps_list(error_eps)
         err_eps = numpy.sort(err_eps)
 
     kset = derive_kernels(series_model, order=order)
+    if series_model is not model:
+        kset = _float_propagator(kset)
     nk = numeric_kernels(kset, values if series_model is model else {})
 
     # (1) kernels
@@ -478,19 +628,27 @@ def build_report(
     T1, T2 = numpy.meshgrid(lags2, lags2, indexing="ij")
     r2 = kernel_values(nk, [T1, T2]) if order >= 2 else None
     kernels = KernelTable(lags=lags, r1=r1, lags2=lags2, r2=r2)
+    if sk is not None:  # the exact kernels, the linearized R^(1) beside them
+        kernels = KernelTable(lags=lags, r1=spectral_kernel_values(sk, [lags]), lags2=lags2,
+                              r2=spectral_kernel_values(sk, [T1, T2]) if order >= 2 else None, r1_linearized=r1)
 
     # (2) mean output: series, simulation, exact
     terms = _series_terms_on(nk, u, times, order, progress)
-    mc_eps = eps if model.linear else numpy.concatenate([eps, err_eps])
+    mc_eps = eps if (model.linear or sk is not None) else numpy.concatenate([eps, err_eps])
     sim = simulate_responses(net, u, t=float(t), eps=mc_eps, paths=paths, seed=seed, dt=dt_used,
                              record_every=steps // intervals, progress=progress)
     if not numpy.allclose(sim.times, times, rtol=0, atol=1e-9 * t):
         raise AssertionError("simulation grid does not match the report grid")
     n_fig = len(eps)
     exact = ou_exact_mean(model, u, times, eps, values) if model.linear else None
+    exact_terms = None
+    if sk is not None:
+        exact_terms = _spectral_on_grid(sk, u, times, order=order, tol=_SERIES_TOL)
+        exact = numpy.stack([_spectral_on_grid(sk, u, times, eps=float(e), tol=_SERIES_TOL * 1e-2) for e in eps])
     mean_output = MeanOutputTable(times=times, eps=eps, mc_mean=sim.mean[1 : 1 + n_fig],
                                   mc_stderr=sim.stderr[1 : 1 + n_fig], terms=terms, exact=exact,
-                                  mc_stationary=sim.mean[0, 0], mc_stationary_stderr=sim.stderr[0, 0])
+                                  mc_stationary=sim.mean[0, 0], mc_stationary_stderr=sim.stderr[0, 0],
+                                  exact_terms=exact_terms)
 
     # (3) truncation error at t = T
     orders = tuple(range(1, min(order, 3) + 1))
@@ -502,6 +660,16 @@ def build_report(
         reference = ou_exact_mean(model, u, [t], err_eps, values)[:, 0, :]  # (k, p)
         ref_se = None
         series = numpy.stack([powers[:, : N + 1] @ final_terms[: N + 1] for N in orders])
+        error = numpy.abs(series - reference[None])
+        floor = numpy.broadcast_to(_ERROR_FLOOR * numpy.maximum(1.0, numpy.abs(reference))[None], error.shape)
+        kind = "exact"
+    elif sk is not None:  # the exact series against the exact all-order mean output (same representation)
+        ends = numpy.array([0.0, float(t)])
+        exact_final = _spectral_on_grid(sk, u, ends, order=order, tol=_EXACT_FINAL_TOL)[-1]
+        reference = numpy.stack([_spectral_on_grid(sk, u, ends, eps=float(e), tol=_EXACT_FINAL_TOL)[-1]
+                                 for e in err_eps])
+        ref_se = None
+        series = numpy.stack([powers[:, : N + 1] @ exact_final[: N + 1] for N in orders])
         error = numpy.abs(series - reference[None])
         floor = numpy.broadcast_to(_ERROR_FLOOR * numpy.maximum(1.0, numpy.abs(reference))[None], error.shape)
         kind = "exact"
@@ -524,7 +692,7 @@ def build_report(
         fixed_point=None if model.linear else net.fixed_point,
         linear_eigenvalues=numpy.linalg.eigvals(net.A), t=float(t), dt=dt_used, paths=paths, seed=seed,
         scheme=sim.scheme, burn_in=sim.burn_in, order=order, kernels=kernels, mean_output=mean_output,
-        truncation=truncation,
+        truncation=truncation, gradient=sk is not None, spectral_modes=0 if sk is None else int(len(sk.lam)),
     )
 
 
@@ -571,8 +739,11 @@ def render_tables(report: VerificationReport, *, figures: bool = True) -> dict[s
     K = report.kernels
     files: dict[str, str] = {}
     r1_cols = [(q, k) for q in range(len(outs)) for k in range(len(ins))]
-    files["kernels_r1.csv"] = _csv(["tau"] + [f"R1[{outs[q]},{ins[k]}]" for q, k in r1_cols],
-                                   [[tau] + [K.r1[i, q, k] for q, k in r1_cols] for i, tau in enumerate(K.lags)])
+    lin_cols = r1_cols if K.r1_linearized is not None else []
+    files["kernels_r1.csv"] = _csv(["tau"] + [f"R1[{outs[q]},{ins[k]}]" for q, k in r1_cols]
+                                   + [f"R1_linearized[{outs[q]},{ins[k]}]" for q, k in lin_cols],
+                                   [[tau] + [K.r1[i, q, k] for q, k in r1_cols]
+                                    + [K.r1_linearized[i, q, k] for q, k in lin_cols] for i, tau in enumerate(K.lags)])
     r2_cols = [(q, a, b) for q in range(len(outs)) for a in range(len(ins)) for b in range(len(ins))]
     if K.r2 is not None:
         files["kernels_r2.csv"] = _csv(
@@ -582,10 +753,14 @@ def render_tables(report: VerificationReport, *, figures: bool = True) -> dict[s
 
     M = report.mean_output
     sums = M.partial_sums
+    exact_sums = M.exact_partial_sums
     order = M.terms.shape[1] - 1
+    prefix = "linearized_series" if report.gradient else "series"
     header = ["eps", "t"]
     for name in outs:
-        header += [f"mc_mean[{name}]", f"mc_stderr[{name}]"] + [f"series_N{N}[{name}]" for N in range(order + 1)]
+        header += [f"mc_mean[{name}]", f"mc_stderr[{name}]"] + [f"{prefix}_N{N}[{name}]" for N in range(order + 1)]
+        if exact_sums is not None:
+            header += [f"exact_series_N{N}[{name}]" for N in range(order + 1)]
         if M.exact is not None:
             header += [f"exact[{name}]", f"z[{name}]"]
     rows = []
@@ -595,6 +770,8 @@ def render_tables(report: VerificationReport, *, figures: bool = True) -> dict[s
             row = [eps, t]
             for q in range(len(outs)):
                 row += [M.mc_mean[e, i, q], M.mc_stderr[e, i, q]] + [sums[e, N, i, q] for N in range(order + 1)]
+                if exact_sums is not None:
+                    row += [exact_sums[e, N, i, q] for N in range(order + 1)]
                 if M.exact is not None:
                     row += [M.exact[e, i, q], z[e, i, q]]
             rows.append(row)
@@ -641,6 +818,12 @@ def _markdown(report: VerificationReport, figures: bool) -> str:
                     for v in report.linear_eigenvalues)
     if report.linear:
         add(f"- linear activation: exact stationary start N(mu, S) and exact OU transition; eigenvalues of A: {eig}")
+    elif report.gradient:
+        hstar = ", ".join(_f(v, 6) for v in report.fixed_point)
+        add(f"- nonlinear activation, **gradient class** (F = -grad U, isotropic noise; theory.md 5): the exact "
+            f"kernels, series and all-order mean output come from the spectral representation of the generator "
+            f"({report.spectral_modes} modes); the network **linearized** about h* = ({hstar}) (eigenvalues "
+            f"of the Jacobian: {eig}) is shown beside them, and the simulation is of the nonlinear network itself.")
     else:
         hstar = ", ".join(_f(v, 6) for v in report.fixed_point)
         add(f"- nonlinear activation: kernels and series are those of the network **linearized** about "
@@ -655,13 +838,16 @@ def _markdown(report: VerificationReport, figures: bool) -> str:
             add(f"*Figure `{name}` not drawn: matplotlib is not installed ({PLOT_HINT}).*\n")
 
     add("## 1. Kernels\n")
-    which = "" if report.linear else " of the linearized network"
+    which = "" if (report.linear or report.gradient) else " of the linearized network"
     figure("kernels.png", "kernels")
     add(f"R^(1)(tau){which} at selected lags (all {len(K.lags)} lags: `kernels_r1.csv`):\n")
     pick = numpy.unique(numpy.linspace(0, len(K.lags) - 1, 6).round().astype(int))
     cols = [(q, k) for q in range(len(outs)) for k in range(len(ins))]
-    add(_md_table(["tau"] + [f"R1[{outs[q]},{ins[k]}]" for q, k in cols],
-                  [[_f(K.lags[i])] + [_f(K.r1[i, q, k], 6) for q, k in cols] for i in pick]))
+    lin_cols = cols if K.r1_linearized is not None else []
+    add(_md_table(["tau"] + [f"R1[{outs[q]},{ins[k]}]" for q, k in cols]
+                  + [f"linearized R1[{outs[q]},{ins[k]}]" for q, k in lin_cols],
+                  [[_f(K.lags[i])] + [_f(K.r1[i, q, k], 6) for q, k in cols]
+                   + [_f(K.r1_linearized[i, q, k], 6) for q, k in lin_cols] for i in pick]))
     add("")
     if K.r2 is not None:
         pick2 = numpy.unique(numpy.linspace(0, len(K.lags2) - 1, 5).round().astype(int))
@@ -674,17 +860,26 @@ def _markdown(report: VerificationReport, figures: bool) -> str:
     add("## 2. Mean output E y_t\n")
     figure("mean_output.png", "mean output")
     series_name = "series" if report.linear else "linearized series"
+    exact_sums = M.exact_partial_sums
     for e, eps in enumerate(M.eps):
         add(f"eps = {_f(eps)} (every time point: `mean_output.csv`):\n")
         pick = numpy.unique(numpy.linspace(0, len(M.times) - 1, 6).round().astype(int))
         for q, name in enumerate(outs):
-            header = ["t", f"MC {name}", "s.e."] + [f"{series_name} N={N}" for N in range(order + 1)]
+            if exact_sums is not None:  # exact series of every order, the linearized one at the top order
+                header = (["t", f"MC {name}", "s.e."] + [f"exact series N={N}" for N in range(order + 1)]
+                          + [f"{series_name} N={order}"])
+            else:
+                header = ["t", f"MC {name}", "s.e."] + [f"{series_name} N={N}" for N in range(order + 1)]
             if M.exact is not None:
-                header += ["exact", "(MC - exact)/s.e."]
+                header += ["exact (all orders)" if report.gradient else "exact", "(MC - exact)/s.e."]
             rows = []
             for i in pick:
                 row = [_f(M.times[i]), _f(M.mc_mean[e, i, q], 6), _f(M.mc_stderr[e, i, q], 2)]
-                row += [_f(M.partial_sums[e, N, i, q], 6) for N in range(order + 1)]
+                if exact_sums is not None:
+                    row += [_f(exact_sums[e, N, i, q], 6) for N in range(order + 1)]
+                    row += [_f(M.partial_sums[e, order, i, q], 6)]
+                else:
+                    row += [_f(M.partial_sums[e, N, i, q], 6) for N in range(order + 1)]
                 if M.exact is not None:
                     row += [_f(M.exact[e, i, q], 6), f"{M.z_scores[e, i, q]:+.2f}"]
                 rows.append(row)
@@ -692,8 +887,17 @@ def _markdown(report: VerificationReport, figures: bool) -> str:
             add("")
     if M.exact is not None:
         z = numpy.abs(M.z_scores)
-        add(f"Monte Carlo against the exact resummation: max |MC - exact| / s.e. = {z.max():.2f} over "
+        what = "exact all-order mean output (spectral)" if report.gradient else "exact resummation"
+        add(f"Monte Carlo against the {what}: max |MC - exact| / s.e. = {z.max():.2f} over "
             f"{z.size} comparisons (every time, eps and output); a correct simulator stays below ~4.\n")
+        if report.gradient:
+            for q, name in enumerate(outs):
+                for e, eps in enumerate(M.eps):
+                    lin = M.partial_sums[e, order, -1, q] - M.exact[e, -1, q]
+                    ex = exact_sums[e, order, -1, q] - M.exact[e, -1, q]
+                    add(f"- {name}, eps = {_f(eps)}, t = T: exact series (N = {order}) misses the exact mean output "
+                        f"by {_f(ex, 3)}, the linearized series by {_f(lin, 3)}.")
+            add("")
     else:
         add("What it shows:\n")
         for q, name in enumerate(outs):
@@ -712,7 +916,12 @@ def _markdown(report: VerificationReport, figures: bool) -> str:
 
     add("## 3. Truncation error at t = T\n")
     figure("truncation_error.png", "truncation error")
-    if T.kind == "exact":
+    if T.kind == "exact" and report.gradient:
+        add("Reference: the exact all-order mean output E y_T (forward equation in the eigenbasis), against the "
+            "exact nonlinear series of the same spectral representation. Theory: |E y_T - series_N| = "
+            f"O(eps^(N+1)), so the log-log slope is N + 1. Points below {_ERROR_FLOOR:g} (relative) are at the "
+            "numerical floor and are not fitted.\n")
+    elif T.kind == "exact":
         add("Reference: the exact resummation. Theory: |E y_T - series_N| = O(eps^(N+1)), so the log-log "
             f"slope is N + 1 (N + 2 where the order-(N+1) term happens to vanish at T). Points below "
             f"{_ERROR_FLOOR:g} (relative) are at the numerical floor and are not fitted; a series that terminates "
@@ -775,7 +984,7 @@ def render_figures(report: VerificationReport, *, dpi: int = 100) -> dict[str, b
 
     outs, ins = _index_names(report)
     name = report.spec.name
-    lin = "" if report.linear else " (linearized)"
+    lin = "" if (report.linear or report.gradient) else " (linearized)"
     out: dict[str, bytes] = {}
 
     K = report.kernels
@@ -786,7 +995,10 @@ def render_figures(report: VerificationReport, *, dpi: int = 100) -> dict[str, b
     ax = axes[0]
     for q in range(len(outs)):
         for k in range(len(ins)):
-            ax.plot(K.lags, K.r1[:, q, k], label=f"{outs[q]}, {ins[k]}")
+            line, = ax.plot(K.lags, K.r1[:, q, k], label=f"{outs[q]}, {ins[k]}" + (" exact" if report.gradient else ""))
+            if K.r1_linearized is not None:
+                ax.plot(K.lags, K.r1_linearized[:, q, k], ls="--", color=line.get_color(),
+                        label=f"{outs[q]}, {ins[k]} linearized")
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set(xlabel="lag tau", ylabel="R^(1)(tau)", title=f"{name}: first-order kernel{lin}")
     ax.legend(fontsize="small")
@@ -801,6 +1013,7 @@ def render_figures(report: VerificationReport, *, dpi: int = 100) -> dict[str, b
 
     M = report.mean_output
     sums = M.partial_sums
+    exact_sums = M.exact_partial_sums
     order = M.terms.shape[1] - 1
     E, p = len(M.eps), len(outs)
     fig = Figure(figsize=(4.6 * E, 4.6 * p), layout="constrained")
@@ -813,13 +1026,24 @@ def render_figures(report: VerificationReport, *, dpi: int = 100) -> dict[str, b
             mc, se = M.mc_mean[e, :, q], M.mc_stderr[e, :, q]
             # residuals against the exact resummation (linear class) or the simulation (nonlinear)
             ref = M.exact[e, :, q] if M.exact is not None else mc
-            for N in range(order + 1):
-                style = {"color": colors[N % len(colors)], "lw": 1.1, "ls": ":" if N == 0 else "-"}
-                ax.plot(M.times, sums[e, N, :, q], label=f"{series_label} N={N}", **style)
-                if N:
-                    res.plot(M.times, sums[e, N, :, q] - ref, **style)
+            if exact_sums is not None:  # exact series of every order; the linearized one at the top order
+                for N in range(order + 1):
+                    style = {"color": colors[N % len(colors)], "lw": 1.1, "ls": ":" if N == 0 else "-"}
+                    ax.plot(M.times, exact_sums[e, N, :, q], label=f"exact series N={N}", **style)
+                    if N:
+                        res.plot(M.times, exact_sums[e, N, :, q] - ref, **style)
+                style = {"color": "tab:olive", "lw": 1.3, "ls": "-."}
+                ax.plot(M.times, sums[e, order, :, q], label=f"linearized series N={order}", **style)
+                res.plot(M.times, sums[e, order, :, q] - ref, **style)
+            else:
+                for N in range(order + 1):
+                    style = {"color": colors[N % len(colors)], "lw": 1.1, "ls": ":" if N == 0 else "-"}
+                    ax.plot(M.times, sums[e, N, :, q], label=f"{series_label} N={N}", **style)
+                    if N:
+                        res.plot(M.times, sums[e, N, :, q] - ref, **style)
             if M.exact is not None:
-                ax.plot(M.times, M.exact[e, :, q], color="black", ls="--", lw=1.1, label="exact resummation")
+                ax.plot(M.times, M.exact[e, :, q], color="black", ls="--", lw=1.1,
+                        label="exact (all orders)" if report.gradient else "exact resummation")
             ax.fill_between(M.times, mc - 2 * se, mc + 2 * se, color="tab:red", alpha=0.3, lw=0, zorder=3)
             ax.plot(M.times, mc, color="tab:red", lw=1.0, ls="--", zorder=4, label="Monte Carlo (+- 2 s.e.)")
             res.fill_between(M.times, mc - ref - 2 * se, mc - ref + 2 * se, color="tab:red", alpha=0.3, lw=0)
@@ -847,7 +1071,7 @@ def render_figures(report: VerificationReport, *, dpi: int = 100) -> dict[str, b
                 ax.loglog(T.eps[~ok], numpy.maximum(err[~ok], 1e-300), "x", color=color, alpha=0.5)
         if T.reference_stderr is not None:
             ax.loglog(T.eps, 3 * T.reference_stderr[:, q], color="0.5", ls="--", label="3 s.e. (MC noise)")
-        ref = "exact resummation" if T.kind == "exact" else "simulated response"
+        ref = ("exact mean output" if report.gradient else "exact resummation") if T.kind == "exact" else "simulated response"
         ax.set(xlabel="eps", ylabel=f"|series - {ref}|", title=f"{name}: {outs[q]} at t = {_f(T.t)}{lin}")
         ax.legend(fontsize="x-small")
     out["truncation_error.png"] = png(fig)
@@ -956,5 +1180,6 @@ def run_cli(args) -> int:
         print(f"  f{q + 1}: truncation-error slopes ({T.kind} reference) {slopes}")
     z = report.mean_output.z_scores
     if z is not None:
-        print(f"  Monte Carlo vs exact resummation: max |z| = {numpy.abs(z).max():.2f}")
+        what = "exact all-order mean output" if report.gradient else "exact resummation"
+        print(f"  Monte Carlo vs {what}: max |z| = {numpy.abs(z).max():.2f}")
     return 0

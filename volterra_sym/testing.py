@@ -83,6 +83,7 @@ def check_generated_module(
     rtol: float = 1e-9,
     seed: int = 20240611,
     check_stamp: bool = True,
+    spectral=None,
 ) -> None:
     """Check ``module`` (generated from ``spec``) against the generated-module contract.
 
@@ -98,6 +99,9 @@ def check_generated_module(
         Seed of the random lags.
     check_stamp : bool
         Also require a fresh stamp (needs ``module.__file__``).
+    spectral : SpectralKernels, optional
+        Gradient-class modules only: the engine's representation to compare with (built from the
+        spec when omitted; the 2-unit build takes seconds).
 
     Raises
     ------
@@ -135,6 +139,13 @@ def check_generated_module(
             raise _fail("constants", f"{name} = {getattr(module, name, None)!r}, expected {value!r}")
     if not isinstance(module.PARAMETERS, dict) or list(module.PARAMETERS.items()) != list(spec.defaults.items()):
         raise _fail("constants", f"PARAMETERS = {module.PARAMETERS!r}, expected {dict(spec.defaults)!r} in spec order")
+
+    if spec.activation != "linear":
+        if getattr(module, "PROPAGATOR", None) != "spectral":
+            raise _fail("constants", f"PROPAGATOR = {getattr(module, 'PROPAGATOR', None)!r}, expected 'spectral'")
+        if spec.defaults:
+            name, value = next(iter(spec.defaults.items()))
+            _raises(ValueError, "errors", module.kernel, 1, 0.5, **{name: value * 1.01 + 0.01})
 
     # signatures
     P = inspect.Parameter
@@ -197,37 +208,41 @@ def check_generated_module(
         name = next(iter(spec.defaults))
         _raises(ValueError, "errors", module.stationary_mean, **{name: numpy.inf})
 
-    # agreement with the engine's float64 evaluation, at the defaults and at nearby values
-    kset = derive_kernels(build_model(spec))
-    settings = [{}]
-    if spec.defaults:
-        settings.append({k: v * (1.0 + 0.02 * (j % 3 - 1)) + 0.01 for j, (k, v) in enumerate(spec.defaults.items())})
-    for params in settings:
-        nk = numeric_kernels(kset, params)
-        _close(module.stationary_mean(**params), nk.moments[0], rtol, "engine: stationary mean")
-        for n in range(1, order + 1):
-            lags = [rng.uniform(0.0, 3.0, size=5) for _ in range(n)]
-            _close(module.kernel(n, *lags, **params), kernel_values(nk, lags), rtol, f"engine: kernel({n})")
+    if spec.activation == "linear":
+        # agreement with the engine's float64 evaluation, at the defaults and at nearby values
+        kset = derive_kernels(build_model(spec))
+        settings = [{}]
+        if spec.defaults:
+            settings.append({k: v * (1.0 + 0.02 * (j % 3 - 1)) + 0.01 for j, (k, v) in enumerate(spec.defaults.items())})
+        for params in settings:
+            nk = numeric_kernels(kset, params)
+            _close(module.stationary_mean(**params), nk.moments[0], rtol, "engine: stationary mean")
+            for n in range(1, order + 1):
+                lags = [rng.uniform(0.0, 3.0, size=5) for _ in range(n)]
+                _close(module.kernel(n, *lags, **params), kernel_values(nk, lags), rtol, f"engine: kernel({n})")
 
-        # series: O(dt^2) convergence towards the engine's (RK4-converged) value at t_end
-        u = _smooth_input(m)
-        t_end = 1.5
-        results = []
-        for dt in (0.01, 0.005):
-            times = numpy.arange(int(round(t_end / dt)) + 1) * dt
-            terms = module.series(u(times), dt, eps=0.8, **params)
-            if terms.shape != (order + 1, len(times), p) or terms.dtype != numpy.float64:
-                raise _fail("series", f"series() has shape {terms.shape}, expected {(order + 1, len(times), p)}")
-            results.append(terms[:, -1])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            reference = series_terms(nk, u, t_end, 0.8, tol=1e-10).terms
-        gap = numpy.abs(results[0] - results[1])
-        error = numpy.abs(results[1] - reference)
-        scale = max(1.0, float(numpy.abs(reference).max()))
-        if not numpy.all(error <= 0.6 * gap + 1e-9 * scale):
-            raise _fail("series", f"error at dt=0.005 {error.max():.3e} is not O(dt^2)-consistent with the "
-                                  f"dt=0.01 -> 0.005 change {gap.max():.3e}")
+            # series: O(dt^2) convergence towards the engine's (RK4-converged) value at t_end
+            u = _smooth_input(m)
+            t_end = 1.5
+            results = []
+            for dt in (0.01, 0.005):
+                times = numpy.arange(int(round(t_end / dt)) + 1) * dt
+                terms = module.series(u(times), dt, eps=0.8, **params)
+                if terms.shape != (order + 1, len(times), p) or terms.dtype != numpy.float64:
+                    raise _fail("series", f"series() has shape {terms.shape}, expected {(order + 1, len(times), p)}")
+                results.append(terms[:, -1])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                reference = series_terms(nk, u, t_end, 0.8, tol=1e-10).terms
+            gap = numpy.abs(results[0] - results[1])
+            error = numpy.abs(results[1] - reference)
+            scale = max(1.0, float(numpy.abs(reference).max()))
+            if not numpy.all(error <= 0.6 * gap + 1e-9 * scale):
+                raise _fail("series", f"error at dt=0.005 {error.max():.3e} is not O(dt^2)-consistent with the "
+                                      f"dt=0.01 -> 0.005 change {gap.max():.3e}")
+
+    else:
+        _check_spectral_agreement(module, spec, rtol=rtol, rng=rng, spectral=spectral)
 
     # series structure: t_0 values, eps scaling, zero input, order truncation
     u = _smooth_input(m)(numpy.arange(40) * 0.05)
@@ -240,3 +255,41 @@ def check_generated_module(
     _close(module.series(u, 0.05, order=0), one[:1], 0.0, "series: order")
     zero = module.series(numpy.zeros((7, m)), 0.05)
     _close(zero[1:], numpy.zeros_like(zero[1:]), 0.0, "series: zero input")
+
+
+def _check_spectral_agreement(module: ModuleType, spec: DerivationSpec, *, rtol: float, rng: numpy.random.Generator,
+                              spectral=None) -> None:
+    """Gradient class: kernels against the engine's spectral representation within the module's own
+    TOLERANCE (it keeps fewer modes), and series converging at O(dt^2) to the engine's filters."""
+    from .gradient import gradient_law
+    from .spectral import spectral_kernel_values, spectral_series, spectral_kernels
+
+    sk = spectral if spectral is not None else spectral_kernels(gradient_law(build_model(spec)), {}, order=spec.order)
+    tol = max(rtol, 10 * float(getattr(module, "TOLERANCE", 0.0)))
+    _close(module.stationary_mean(), sk.fhat[0], rtol, "engine: stationary mean")
+    for n in range(1, spec.order + 1):
+        lags = [numpy.concatenate([[0.0], rng.uniform(0.0, 3.0, size=5)]) for _ in range(n)]
+        expected = spectral_kernel_values(sk, lags)
+        scale = float(numpy.abs(expected).max())
+        actual = module.kernel(n, *lags)
+        if actual.shape != expected.shape:
+            raise _fail(f"engine: kernel({n})", f"shape {actual.shape} != expected {expected.shape}")
+        error = float(numpy.abs(actual - expected).max())
+        if not error <= tol * scale:
+            raise _fail(f"engine: kernel({n})", f"max abs error {error:.3e} exceeds {tol:g} * {scale:.3g}")
+    u = _smooth_input(spec.n_inputs)
+    t_end = 1.5
+    results = []
+    for dt in (0.01, 0.005):
+        times = numpy.arange(int(round(t_end / dt)) + 1) * dt
+        terms = module.series(u(times), dt, eps=0.8)
+        if terms.shape != (spec.order + 1, len(times), spec.n_outputs) or terms.dtype != numpy.float64:
+            raise _fail("series", f"series() has shape {terms.shape}, expected {(spec.order + 1, len(times), spec.n_outputs)}")
+        results.append(terms[:, -1])
+    reference = spectral_series(sk, u, t_end, 0.8, order=spec.order).terms
+    gap = numpy.abs(results[0] - results[1])
+    error = numpy.abs(results[1] - reference)
+    scale = max(1.0, float(numpy.abs(reference).max()))
+    if not numpy.all(error <= 0.6 * gap + 10 * tol * scale):
+        raise _fail("series", f"error at dt=0.005 {error.max():.3e} is not O(dt^2)-consistent with the "
+                              f"dt=0.01 -> 0.005 change {gap.max():.3e}")

@@ -746,8 +746,14 @@ def _with_seconds(result: ClaimResult, seconds: float) -> ClaimResult:
 
 
 def verify_spec(path: str | Path, *, order: int | None = None, **options: Any) -> VerificationReport:
-    """Load, derive and verify a spec file (options as for :func:`verify_kernels`)."""
-    return verify_kernels(derive_kernels(build_model(load_spec(path)), order=order), **options)
+    """Load, derive and verify a spec file (options as for :func:`verify_kernels`; a nonlinear
+    gradient-class spec runs the claims of :mod:`volterra_sym.verify_gradient`)."""
+    model = build_model(load_spec(path))
+    if not model.linear:
+        from .verify_gradient import verify_gradient
+
+        return verify_gradient(model, order=order, **options)
+    return verify_kernels(derive_kernels(model, order=order), **options)
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -772,6 +778,8 @@ def run_verify(args: argparse.Namespace) -> int:
         from .model import linearize
 
         model = linearize(model, params)
+    if not model.linear:  # the gradient (reversible) class: exact kernels from the known density
+        return _run_verify_gradient(args, model, params)
     kset = derive_kernels(model, order=args.order)
     values = resolve_parameters(kset.model.spec, params)
     written = None
@@ -787,4 +795,18 @@ def run_verify(args: argparse.Namespace) -> int:
         print(report.format_text())
         if written is not None:
             print(f"wrote {written}")
+    return 0 if report.passed else 1
+
+
+def _run_verify_gradient(args: argparse.Namespace, model, params: Mapping[str, str]) -> int:
+    from .verify_gradient import DEFAULT_MC_PATHS, verify_gradient
+
+    if args.record:
+        raise InputError("recording reference values is implemented for the linear class only; the gradient "
+                         "class is checked against the theory.md 5 values and its mpmath routes on every run",
+                         field="--record")
+    report = verify_gradient(model, order=args.order, dps=args.dps, samples=args.samples, seed=args.seed,
+                             params=resolve_parameters(model.spec, params),
+                             mc_paths=DEFAULT_MC_PATHS if getattr(args, "mc_paths", None) is None else args.mc_paths)
+    print(report.to_json() if args.json else report.format_text())
     return 0 if report.passed else 1
