@@ -407,7 +407,7 @@ def _spectral_on_grid(sk: SpectralKernels, u, times: numpy.ndarray, *, order: in
     from .spectral import _phi_functions
 
     times = numpy.asarray(times, dtype=numpy.float64)
-    K, p = len(sk.lam), sk.fhat.shape[1]
+    K = len(sk.lam)
     BT = numpy.transpose(sk.B, (0, 2, 1))
     if order is None:
         lam_all = sk.lam

@@ -88,7 +88,7 @@ def _probe(lam, B, fhat, order: int) -> list[numpy.ndarray]:
 
 
 def reduce_representation(sk: SpectralKernels, tolerance: float = TOLERANCE) -> ReducedRepresentation:
-    """Keep the fewest lowest modes (a multiple of 8) within ``tolerance`` of the full representation."""
+    """Keep few lowest modes (a multiple of 8, or all) within ``tolerance`` of the full representation."""
     lam, B, fhat = _normalise_signs(sk.lam, sk.B, sk.fhat)
     order = sk.order
     K = len(lam)
@@ -96,15 +96,27 @@ def reduce_representation(sk: SpectralKernels, tolerance: float = TOLERANCE) -> 
         return ReducedRepresentation(lam[:1].copy(), B[:, :1, :1].copy(), fhat[:1].copy(), 0.0, K)
     full = _probe(lam, B, fhat, order)
     scales = [max(float(numpy.abs(f).max()), 1e-300) for f in full]
-    keep = K
-    error = 0.0
-    for size in list(range(8, K, 8)) + [K]:
+
+    def change(size: int) -> float:
         probe = _probe(lam[:size], B[:, :size, :size], fhat[:size], order)
-        change = max(float(numpy.abs(a - b).max()) / s for a, b, s in zip(probe, full, scales))
-        if change <= tolerance:
-            keep, error = size, change
+        return max(float(numpy.abs(a - b).max()) / s for a, b, s in zip(probe, full, scales))
+
+    # doubling, then bisection over multiples of 8 (the change falls with the size, not strictly:
+    # the result is a size that passes, found deterministically, not necessarily the least one)
+    low, high = 0, 8
+    while high < K and change(high) > tolerance:
+        low, high = high, 2 * high
+    high = min(high, K)
+    while high - low > 8:
+        mid = (low + high) // 16 * 8
+        if mid <= low:
             break
-    return ReducedRepresentation(lam[:keep].copy(), B[:, :keep, :keep].copy(), fhat[:keep].copy(), error, K)
+        if change(mid) <= tolerance:
+            high = mid
+        else:
+            low = mid
+    keep = high
+    return ReducedRepresentation(lam[:keep].copy(), B[:, :keep, :keep].copy(), fhat[:keep].copy(), change(keep), K)
 
 
 @dataclass(frozen=True, slots=True)

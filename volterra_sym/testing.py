@@ -6,7 +6,11 @@
 ``templates/module.py.j2``: numpy-only imports, a fresh stamp, the API version, the constants and
 signatures, broadcasting and float64 output, clear errors for bad arguments, and agreement with
 the engine's own float64 evaluation (:func:`~volterra_sym.evaluate.kernel_values` and
-:func:`~volterra_sym.series.series_terms`). Failures raise ``AssertionError`` naming the check.
+:func:`~volterra_sym.series.series_terms`; for a gradient-class module generated from a nonlinear
+spec, :func:`~volterra_sym.spectral.spectral_kernel_values` and
+:func:`~volterra_sym.spectral.spectral_series`, within the module's own TOLERANCE, and a
+ValueError for parameter values other than the embedded defaults). Failures raise
+``AssertionError`` naming the check.
 """
 
 from __future__ import annotations
