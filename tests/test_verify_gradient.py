@@ -30,6 +30,7 @@ from volterra_sym.verify_gradient import (
 ROOT = Path(__file__).resolve().parent.parent
 SCALAR = ROOT / "derivations" / "nonlinear" / "tanh1_scalar.toml"
 REVERSIBLE = ROOT / "derivations" / "nonlinear" / "tanh2_reversible.toml"
+PARAM = ROOT / "tests" / "specs" / "grad_param.toml"
 FAST = ["stationary_density", "stationary_mean", "fdt_derivative", "kernels_vs_correlation", "theory_reference"]
 
 
@@ -201,3 +202,15 @@ def test_taylor_claim_in_one_dimension(scalar):
     assert claim.status == "passed" and claim.digits >= 11, claim.detail
     assert "c_p = 0.5203829363" in claim.detail  # c_0 = R^(1)(0) = <f'> (theory.md 5)
     assert np.isfinite(claim.seconds)
+
+
+def test_parameterised_sigmoid_network():
+    """Another activation (sigmoid: fast-growing generator words) at a non-default parameter value."""
+    model = build_model(load_spec(PARAM))
+    report = verify_gradient(model, params={"gamma": 1.5}, claims=FAST + ["taylor_coefficients"], mc_paths=0,
+                             samples=1, progress=False)
+    assert report.passed, report.format_text()
+    by = {c.name: c for c in report.claims}
+    assert by["theory_reference"].status == "skipped"
+    assert by["taylor_coefficients"].status == "passed" and "degree 2" in by["taylor_coefficients"].detail
+    assert dict(report.parameters) == {"gamma": 1.5}

@@ -94,7 +94,8 @@ def numeric_kernels(kset: KernelSet, params: Mapping[str, float] | None = None) 
 
     prop = kset.propagator
     if prop.closed_form:
-        matrix = prop.matrix.subs(subs)
+        # floats before lambdify: exact surds of huge integers (linearized models) overflow numpy's int64
+        matrix = sympy.nfloat(prop.matrix.subs(subs), n=30)
         entries = [[sympy.lambdify([prop.tau], matrix[i, j], modules="numpy") for j in range(n)] for i in range(n)]
 
         def propagator(tau: numpy.ndarray) -> numpy.ndarray:
