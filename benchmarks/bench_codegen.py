@@ -26,7 +26,7 @@ import numpy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from volterra_sym.loader import load_generated  # noqa: E402
+from volterra_sym.codegen.loader import load_generated  # noqa: E402
 
 
 def best(func, repeat: int) -> float:

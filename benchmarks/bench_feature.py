@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from volterra_sym.feature import Basis, feature_path, response_feature, response_feature_callable
-from volterra_sym.machine import feature_gram, goursat_gram
-from volterra_sym.signature import signature
+from volterra_sym.features.feature import Basis, feature_path, response_feature, response_feature_callable
+from volterra_sym.features.machine import feature_gram, goursat_gram
+from volterra_sym.features.signature import signature
 
 HORIZON = 5.0
 LEVEL = 4

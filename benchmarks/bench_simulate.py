@@ -31,7 +31,7 @@ def _measure(net, u, *, paths: int, t: float, dt: float, scheme: str, repeat: in
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        simulate(net, u, t=t, eps=0.5, paths=paths, seed=0, dt=dt, scheme=scheme, burn_in=None if net.linear else 0.0,
+        simulate(net, u, t=t, eps=0.5, paths=paths, seed=0, dt=dt, scheme=scheme, burn_in=None if net.affine else 0.0,
                  record_every=steps)
         best = min(best, time.perf_counter() - start)
     return paths * steps / best, best

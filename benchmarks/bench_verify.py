@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from volterra_sym.verify import CLAIMS, verify_spec
+from volterra_sym.verification.claims.ou import CLAIMS
+from volterra_sym.verification.runner import verify_spec
 
 BUDGET_SECONDS = 60.0
 

@@ -42,8 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from volterra_sym.verify import verify_spec  # noqa: E402
-from volterra_sym.verify_gradient import DEFAULT_MC_PATHS  # noqa: E402
+from volterra_sym.verification.runner import verify_spec  # noqa: E402
+from volterra_sym.verification.claims.gradient import DEFAULT_MC_PATHS  # noqa: E402
 
 BUDGET_SECONDS = 60.0
 SPECS = ("derivations/nonlinear/tanh1_scalar.toml", "derivations/nonlinear/tanh2_reversible.toml")

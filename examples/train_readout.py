@@ -12,9 +12,9 @@ class (theory.md 4): ``E f(mu + xi + eps delta_T)``, ``xi ~ N(0, S)``, with
 the expectation by Gauss-Hermite quadrature of ``f`` itself. ``--monte-carlo PATHS`` also
 checks a few of them against :func:`volterra_sym.simulate.simulate`.
 
-Model: :class:`volterra_sym.machine.SignatureKernelRidge` on the response feature with the
+Model: :class:`volterra_sym.features.machine.SignatureKernelRidge` on the response feature with the
 spectral basis of A at level 3 (the readout's degree). The mean output is exactly linear in
-this feature (:mod:`volterra_sym.represent`), so kernel ridge regression can recover it; the
+this feature (:mod:`volterra_sym.features.represent`), so kernel ridge regression can recover it; the
 script compares the learned predictions with the true readout functional ``<l, Phi(u)>``.
 
 Run: ``python examples/train_readout.py`` (``--help`` for the sizes).
@@ -33,10 +33,10 @@ import numpy as np
 import sympy
 
 from volterra_sym import build_model, derive_kernels, load_spec, numeric_kernels
-from volterra_sym.feature import Basis, response_feature_callable
-from volterra_sym.machine import SignatureKernelRidge
+from volterra_sym.features.feature import Basis, response_feature_callable
+from volterra_sym.features.estimator import SignatureKernelRidge
 from volterra_sym.propagator import expm
-from volterra_sym.represent import readout_coefficients
+from volterra_sym.features.represent import readout_coefficients
 
 SPEC = Path(__file__).resolve().parent.parent / "derivations" / "ou3_cubic.toml"
 SEED = 20240611

@@ -18,8 +18,8 @@ import mpmath
 import numpy
 import sympy
 
-from volterra_sym.codegen import generate_module
-from volterra_sym.loader import load_generated
+from volterra_sym.codegen.pipeline import generate_module
+from volterra_sym.codegen.loader import load_generated
 from volterra_sym.spec import DerivationSpec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -65,3 +65,11 @@ def with_model(**changes: Any) -> dict[str, Any]:
         else:
             model[k] = v
     return {**QUADRATIC, "model": model}
+
+
+def spec_input(spec, texts, params=None):
+    """u(times) from expressions in t, with the spec's parameters at ``params`` (defaults otherwise)."""
+    from volterra_sym.inputs import input_signal
+
+    values = dict(spec.defaults) | dict(params or {})
+    return input_signal(texts, n_inputs=spec.n_inputs, parameters=spec.parameters, values=values)

@@ -169,3 +169,17 @@ def second_order_correlation(sys: OUSystem, tau1: float, tau2: float, k1: int, k
     c = sys.C[:, k1][:, None]
     g1 = (-P(ht + 2 * step * c) + 8 * P(ht + step * c) - 8 * P(ht - step * c) + P(ht - 2 * step * c)) / (12 * step)
     return g1 * conjugate(sys, k2, h0) @ W
+
+
+def ou_exact_mean(model, u, times, eps, params=None, nodes: int = 40) -> np.ndarray:
+    """E f(mu + xi + eps delta_t), shape (len(eps), len(times), p), from the spec's matrices: SciPy's
+    quad_vec and expm for delta_t, Gauss-Hermite of f itself (no kernel, nothing of the engine)."""
+    if model.fixed_point is not None:  # a linearized model: its own numbers are the network
+        arr = lambda M: np.array(M.evalf(20).tolist(), dtype=float)  # noqa: E731
+        sys = OUSystem(arr(model.A), arr(model.b)[:, 0], arr(model.C), np.linalg.cholesky(arr(model.Sigma)),
+                       tuple(model.readout), model.hidden)
+    else:
+        sys = system_from_spec(model.spec, params)
+    D = np.stack([delta(sys, u, float(t)) if t > 0 else np.zeros(len(sys.mu)) for t in times])  # (T, n)
+    shifts = np.asarray(list(eps), dtype=float)[:, None, None] * D[None]
+    return gaussian_expectation(sys, shifts, nodes)

@@ -17,13 +17,13 @@ from volterra_sym import (
     numeric_kernels,
     series_terms,
 )
-from volterra_sym.augmented import (
+from volterra_sym.features.augmented import (
     augmented_coefficients,
     augmented_feature,
     kernel_word,
 )
-from volterra_sym.derive import kernel_expression
-from volterra_sym.signature import signature_reference
+from volterra_sym.classes.ou.derive import kernel_expression
+from volterra_sym.features.signature import signature_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 

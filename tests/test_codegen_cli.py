@@ -12,8 +12,8 @@ import pytest
 from volterra_sym.errors import InputError
 
 from _codegen_support import ROOT, TOY
-from volterra_sym import write as write_mod
-from volterra_sym.cli import main
+from volterra_sym import files as write_mod
+from volterra_sym.cli.main import main
 
 
 def _run(capsys, *argv):
@@ -100,7 +100,7 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(write_mod.os, "replace", broken)
     with pytest.raises(InputError, match="disk full"):
-        write_mod.write_module("new\n", target)
+        write_mod.write_atomic(target, "new\n")
     assert target.read_text(encoding="utf-8") == "old\n"
     assert sorted(os.listdir(tmp_path)) == ["mod.py"]
 

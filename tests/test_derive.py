@@ -14,8 +14,8 @@ from conftest import DERIVATIONS
 from helpers import QUADRATIC, with_model, write_spec
 from oracles import gaussian_expectation, system_from_spec
 from volterra_sym import build_model, derive_kernels, kernel_expression, kernel_values, load_spec, numeric_kernels
-from volterra_sym.cli import main
-from volterra_sym.derive import solve_lyapunov
+from volterra_sym.cli.main import main
+from volterra_sym.classes.ou.derive import solve_lyapunov
 
 
 def _derive(path, order=None):

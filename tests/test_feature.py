@@ -9,14 +9,14 @@ import pytest
 from scipy import integrate, linalg, special
 
 from volterra_sym.errors import InputError
-from volterra_sym.feature import (
+from volterra_sym.features.feature import (
     Basis,
     channel_index,
     feature_path,
     response_feature,
     response_feature_callable,
 )
-from volterra_sym.signature import sig_length, signature
+from volterra_sym.features.signature import sig_length, signature
 
 SEED = 20240611
 

@@ -1,7 +1,7 @@
 """Every derivations/*.toml has a committed, current generated module that honours the contract.
 
 * golden: regenerating into a temporary folder reproduces the committed file byte for byte;
-* conformance: :func:`volterra_sym.testing.check_generated_module` (engine agreement included);
+* conformance: :func:`volterra_sym.codegen.conformance.check_generated_module` (engine agreement included);
 * oracles: kernels and series terms against the independent mpmath/scipy resummation
   (``_codegen_support``), with the O(dt^2) convergence order of ``series`` measured.
 """
@@ -23,10 +23,10 @@ from _codegen_support import (
     relative,
     smooth_input,
 )
-from volterra_sym.codegen import generate_module
-from volterra_sym.loader import load_generated
+from volterra_sym.codegen.pipeline import generate_module
+from volterra_sym.codegen.loader import load_generated
 from volterra_sym.spec import load_spec
-from volterra_sym.testing import check_generated_module
+from volterra_sym.codegen.conformance import check_generated_module
 
 IDS = [p.stem for p in DERIVATIONS]
 

@@ -11,10 +11,10 @@ import sympy
 
 from fp_oracle import FokkerPlanck, FourierFokkerPlanck
 from volterra_sym import build_model, load_spec
-from volterra_sym.cli import main
+from volterra_sym.cli.main import main
 from volterra_sym.errors import DerivationError
-from volterra_sym.gradient import gradient_law, is_gradient_class, taylor_words
-from volterra_sym.spectral import (density_means, spectral_kernel_values, spectral_kernels, spectral_mean_output,
+from volterra_sym.classes.gradient.law import gradient_law, is_gradient_class, taylor_words
+from volterra_sym.classes.gradient.spectral import (density_means, spectral_kernel_values, spectral_kernels, spectral_mean_output,
                                    spectral_series)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,7 +152,7 @@ def test_reversible_series_matches_fokker_planck(reversible, reversible_fp):
 
 def test_not_gradient_class_is_refused(tmp_path):
     spec_path = ROOT / "derivations" / "nonlinear" / "tanh3.toml"
-    with pytest.raises(DerivationError, match="linearization"):
+    with pytest.raises(DerivationError, match="no known invariant density"):
         gradient_law(build_model(load_spec(spec_path)))
 
 
@@ -162,7 +162,8 @@ def test_cli_for_gradient_class(capsys):
     assert abs(out["value"][0][0] - 0.3895240791) < 1e-10
     assert main(["series", str(SCALAR), "--input", "sin(2*t)", "--t", "1.5", "--eps", "0.04", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"t", "eps", "order", "terms", "total"} and len(out["terms"]) == 4
+    assert {"t", "eps", "order", "terms", "total", "exact", "engine"} <= set(out) and len(out["terms"]) == 4
+    assert out["engine"] == "gradient"
     assert main(["derive", str(SCALAR), "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert abs(out["stationary_mean"][0] - 0.3114904271) < 1e-10

@@ -29,7 +29,7 @@ def test_installed_package_generates_the_committed_module(tmp_path):
     work = tmp_path / "work"
     (work / "derivations").mkdir(parents=True)
     shutil.copy(ROOT / "derivations" / "ou2_quadratic.toml", work / "derivations")
-    where = subprocess.run([sys.executable, "-c", "import volterra_sym.render as r; print(r._template_dir())"],
+    where = subprocess.run([sys.executable, "-c", "import volterra_sym.codegen.render as r; print(r._template_dir())"],
                            check=True, env=environ, cwd=work, capture_output=True, text=True).stdout.strip()
     assert where.startswith(str(target)) and where.endswith("templates")
     subprocess.run([sys.executable, "-m", "volterra_sym", "generate", "derivations/ou2_quadratic.toml"],

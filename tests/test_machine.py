@@ -9,10 +9,10 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from volterra_sym import machine
+from volterra_sym.features import estimator, machine
 from volterra_sym.errors import InputError
-from volterra_sym.feature import Basis, feature_path, response_feature
-from volterra_sym.machine import (
+from volterra_sym.features.feature import Basis, feature_path, response_feature
+from volterra_sym.features.machine import (
     feature_gram,
     goursat_gram,
     goursat_kernel,
@@ -20,7 +20,7 @@ from volterra_sym.machine import (
     truncated_gram,
     truncated_kernel,
 )
-from volterra_sym.signature import signature_reference
+from volterra_sym.features.signature import signature_reference
 
 SEED = 20240611
 BASIS = Basis.spectral([-0.8 + 1.5j, -0.8 - 1.5j], shift=2.0)
@@ -153,7 +153,7 @@ def _regression_data(rng: np.random.Generator, n: int = 40) -> tuple[np.ndarray,
 
 def test_estimator_fit_predict_score(rng: np.random.Generator) -> None:
     pytest.importorskip("sklearn")
-    from volterra_sym.machine import SignatureKernelRidge
+    from volterra_sym.features.estimator import SignatureKernelRidge
 
     x, y = _regression_data(rng)
     est = SignatureKernelRidge(basis=BASIS, level=2, dt=DT, alpha=1e-8, method="spectral")
@@ -176,7 +176,7 @@ def test_estimator_clone_params_gridsearch_pickle(rng: np.random.Generator) -> N
     from sklearn.exceptions import NotFittedError
     from sklearn.model_selection import GridSearchCV
 
-    from volterra_sym.machine import SignatureKernelRidge
+    from volterra_sym.features.estimator import SignatureKernelRidge
 
     est = SignatureKernelRidge(basis=BASIS, level=2, dt=DT, alpha=0.1)
     assert is_regressor(est)
@@ -195,7 +195,7 @@ def test_estimator_clone_params_gridsearch_pickle(rng: np.random.Generator) -> N
 
 def test_estimator_bad_params_raise_input_error(rng: np.random.Generator) -> None:
     pytest.importorskip("sklearn")
-    from volterra_sym.machine import SignatureKernelRidge
+    from volterra_sym.features.estimator import SignatureKernelRidge
 
     x = rng.normal(size=(5, 6, 2))
     with pytest.raises(InputError, match="kernel"):
@@ -207,10 +207,10 @@ def test_estimator_bad_params_raise_input_error(rng: np.random.Generator) -> Non
 
 
 def test_missing_sklearn_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(machine, "_ESTIMATOR_CLASS", None)
+    monkeypatch.setattr(estimator, "_ESTIMATOR_CLASS", None)
     for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "sklearn", None)
     with pytest.raises(ImportError, match=r"pip install 'volterra-sym\[ml\]'"):
-        machine.SignatureKernelRidge  # noqa: B018
+        estimator.SignatureKernelRidge  # noqa: B018
     assert callable(machine.goursat_gram)

@@ -7,7 +7,7 @@ import sympy
 
 from volterra_sym.errors import SpecError, UnsupportedExpressionError
 from volterra_sym.gaussian import GaussianMean
-from volterra_sym.printing import PRINTER_SETTINGS, VolterraNumPyPrinter, _names_read, check_identifier
+from volterra_sym.codegen.printing import PRINTER_SETTINGS, VolterraNumPyPrinter, _names_read, check_identifier
 from volterra_sym.propagator import ExpmEntry
 
 x, y = sympy.symbols("x y", real=True)

@@ -17,12 +17,12 @@ import numpy
 import pytest
 
 from _codegen_support import AWKWARD, GOLDEN, ROOT, TOY, generate_into, mp_model, oracle_kernel, relative, spec_of
-from volterra_sym.codegen import generate_source
-from volterra_sym.derive import derive_kernels
-from volterra_sym.evaluate import kernel_values, numeric_kernels
+from volterra_sym.codegen.pipeline import generate_source
+from volterra_sym.classes.ou.derive import derive_kernels
+from volterra_sym.classes.ou.evaluate import kernel_values, numeric_kernels
 from volterra_sym.model import build_model
-from volterra_sym.render import TEMPLATE, environment, runtime_source, template_sources
-from volterra_sym.testing import check_generated_module
+from volterra_sym.codegen.render import TEMPLATE, environment, runtime_source, template_sources
+from volterra_sym.codegen.conformance import check_generated_module
 
 
 @pytest.fixture(autouse=True)

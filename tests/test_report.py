@@ -10,17 +10,16 @@ import numpy
 import pytest
 
 from volterra_sym import build_model, derive_kernels, load_spec, numeric_kernels, series_terms
-from volterra_sym.cli import main
-from volterra_sym.report import (
-    PLOT_HINT,
-    build_report,
-    fit_slope,
-    forced_response,
-    ou_exact_mean,
-    render_tables,
-    write_report,
-)
-from volterra_sym.simulate import input_signal
+from volterra_sym.cli.main import main
+from volterra_sym.classes.ou.engine import OUEngine
+from volterra_sym.classes.ou.resummation import forced_response
+from volterra_sym.report.build import build_report, fit_slope
+from volterra_sym.report.tables import PLOT_HINT, render_tables
+from volterra_sym.report.write import write_report
+
+from helpers import spec_input as input_signal
+from oracles import ou_exact_mean
+
 
 ROOT = Path(__file__).resolve().parent.parent
 DERIV = ROOT / "derivations"
@@ -70,9 +69,9 @@ def test_exact_resummation_stationary_mean():
     spec = load_spec(DERIV / "ou2_tanh.toml")
     model = build_model(spec)
     nk = numeric_kernels(derive_kernels(model, order=1))
-    exact = ou_exact_mean(model, input_signal(spec, ["1"]), [0.0, 1.0], [0.0])
-    numpy.testing.assert_allclose(exact[0, 0], nk.stationary_mean, atol=1e-12)
-    numpy.testing.assert_allclose(exact[0, 1], nk.stationary_mean, atol=1e-12)
+    exact = OUEngine(model).driven_mean(input_signal(spec, ["1"]), [0.0, 1.0], 0.0).value
+    numpy.testing.assert_allclose(exact[0], nk.stationary_mean, atol=1e-12)
+    numpy.testing.assert_allclose(exact[1], nk.stationary_mean, atol=1e-12)
 
 
 def test_fit_slope():
@@ -122,7 +121,7 @@ def test_report_is_deterministic(small_report):
 def test_nonlinear_report_uses_linearized_series_and_simulation():
     report = build_report(TANH3, ["sin(t)"], eps_list=[0.5], t=1.0, paths=4096, seed=3, n_times=3, order=2,
                           error_eps=[0.5, 1.0, 2.0])
-    assert not report.linear and report.fixed_point is not None
+    assert report.engine is None and report.linearized and report.fixed_point is not None
     assert report.mean_output.exact is None and report.truncation.kind == "monte-carlo"
     assert report.scheme == "heun" and report.burn_in > 0
     assert report.truncation.reference_stderr.shape == (3, 1)
@@ -135,7 +134,7 @@ def test_nonlinear_report_uses_linearized_series_and_simulation():
 
 def test_write_report_with_figures(tmp_path, small_report):
     pytest.importorskip("matplotlib")
-    out = tmp_path / "new" / "dir"
+    out = tmp_path / "new"
     written, drawn = write_report(small_report, out)
     assert drawn
     names = {p.name for p in out.iterdir()}
@@ -207,3 +206,10 @@ def test_cli_report_nonlinear_spec_error_for_missing_spec(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing.toml"), "--input", "1", "-o", str(tmp_path / "r")]) == 2
     assert "no such spec file" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_report_refuses_a_folder_whose_parent_is_missing(tmp_path, capsys):
+    """Nothing is created for a failed run: -o a/b with a missing a is refused before any work."""
+    out = tmp_path / "missing" / "dir"
+    assert main(_cli_args(out)) == 2
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "missing").exists()

@@ -22,10 +22,10 @@ from volterra_sym import (
     load_spec,
     numeric_kernels,
 )
-from volterra_sym.cli import main
+from volterra_sym.cli.main import main
 from volterra_sym.errors import InputError
-from volterra_sym.feature import Basis, channel_index, response_feature_callable
-from volterra_sym.represent import (
+from volterra_sym.features.feature import Basis, channel_index, response_feature_callable
+from volterra_sym.features.represent import (
     expand_propagator,
     readout_coefficients,
     represent,
@@ -286,7 +286,7 @@ def test_cli_feature_routes_and_layout(capsys) -> None:
 
 def test_cli_feature_spectral_basis_from_spec(capsys) -> None:
     spec_path = ROOT / "derivations" / "ou2_quadratic.toml"
-    out = _cli_json(capsys, ["feature", "--spec", str(spec_path), "--input", "exp(-t)", "--t", "1.5",
+    out = _cli_json(capsys, ["feature", str(spec_path), "--input", "exp(-t)", "--t", "1.5",
                              "--basis", "spectral", "--level", "2", "--json"])
     A = np.array([[-1.5, 0.5], [-0.3, -1.0]])
     assert out["basis"]["size"] == 2 and out["dim"] == 2

@@ -10,7 +10,7 @@ import scipy.integrate
 import scipy.linalg
 
 from volterra_sym.propagator import expm as engine_expm
-from volterra_sym.render import runtime_source
+from volterra_sym.codegen.render import runtime_source
 
 
 @pytest.fixture(scope="module")

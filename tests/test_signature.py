@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from volterra_sym.errors import InputError
-from volterra_sym.signature import (
+from volterra_sym.features.signature import (
     chen_product,
     sig_length,
     signature,

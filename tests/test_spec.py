@@ -10,7 +10,7 @@ import pytest
 
 from helpers import QUADRATIC, to_toml, with_model, write_spec
 from volterra_sym import load_spec
-from volterra_sym.cli import main
+from volterra_sym.cli.main import main
 from volterra_sym.errors import SpecError
 
 BAD_SPECS = {

@@ -1,10 +1,10 @@
-"""Generated modules of gradient-class specs (volterra_sym.spectral_codegen, templates/spectral_module.py.j2).
+"""Generated modules of gradient-class specs (volterra_sym.codegen.spectral, templates/spectral_module.py.j2).
 
 * committed modules beside their specs are current (stamp) and equal a fresh generation (numerically:
   another BLAS may change the last bits of the eigen-decomposition, the text around them must not change);
 * two generations on one machine are byte-identical; the OU modules' stamps do not depend on the
   spectral templates;
-* the contract (volterra_sym.testing.check_generated_module) and parameters fixed at the defaults;
+* the contract (volterra_sym.codegen.conformance.check_generated_module) and parameters fixed at the defaults;
 * kernel and series against the engine (spectral_kernel_values / spectral_series) and against the
   independent Fokker-Planck routes of tests/fp_oracle.py to 1e-7, series at O(dt^2).
 """
@@ -21,15 +21,15 @@ import pytest
 
 from fp_oracle import FokkerPlanck, FourierFokkerPlanck
 from volterra_sym import build_model, load_spec
-from volterra_sym.cli import main
-from volterra_sym.codegen import expected_inputs_sha256, generate_module, generate_source
-from volterra_sym.gradient import gradient_law
-from volterra_sym.loader import load_generated
-from volterra_sym.render import SPECTRAL_TEMPLATES, template_sources
-from volterra_sym.spectral import spectral_kernel_values, spectral_kernels, spectral_series
-from volterra_sym.spectral_codegen import generate_spectral_source
-from volterra_sym.stamp import inputs_sha256, read_stamp
-from volterra_sym.testing import check_generated_module
+from volterra_sym.cli.main import main
+from volterra_sym.codegen.pipeline import expected_inputs_sha256, generate_module, generate_source
+from volterra_sym.classes.gradient.law import gradient_law
+from volterra_sym.codegen.loader import load_generated
+from volterra_sym.codegen.render import SPECTRAL_TEMPLATES, template_sources
+from volterra_sym.classes.gradient.spectral import spectral_kernel_values, spectral_kernels, spectral_series
+from volterra_sym.codegen.spectral import generate_spectral_source
+from volterra_sym.codegen.stamp import inputs_sha256, read_stamp
+from volterra_sym.codegen.conformance import check_generated_module
 
 ROOT = Path(__file__).resolve().parent.parent
 NONLINEAR = ROOT / "derivations" / "nonlinear"
@@ -140,7 +140,7 @@ def test_check_discovers_the_nonlinear_modules(capsys):
 
 def test_generate_refuses_a_network_outside_the_gradient_class(tmp_path, capsys):
     assert main(["generate", rel(NONLINEAR / "tanh3.toml"), "-o", str(tmp_path)]) == 2
-    assert "linearization" in capsys.readouterr().err
+    assert "no exact engine" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 

@@ -10,13 +10,13 @@ import sympy
 
 from _codegen_support import ROOT, TOY, relative
 from volterra_sym import __version__
-from volterra_sym.codegen import expected_inputs_sha256, generate_module, generate_source
+from volterra_sym.codegen.pipeline import expected_inputs_sha256, generate_module, generate_source
 from volterra_sym.errors import StaleModuleError
-from volterra_sym.loader import load_generated
-from volterra_sym.printing import PRINTER_SETTINGS
-from volterra_sym.render import template_sources
+from volterra_sym.codegen.loader import load_generated
+from volterra_sym.codegen.printing import PRINTER_SETTINGS
+from volterra_sym.codegen.render import template_sources
 from volterra_sym.spec import load_spec
-from volterra_sym.stamp import (
+from volterra_sym.codegen.stamp import (
     MARKER_RE,
     STAMP_PREFIX,
     canonical_json,

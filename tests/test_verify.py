@@ -13,9 +13,9 @@ import sympy
 
 from helpers import QUADRATIC, write_spec
 from volterra_sym import build_model, derive_kernels, kernel_values, load_spec, numeric_kernels
-from volterra_sym.cli import main
+from volterra_sym.cli.main import main
 from volterra_sym.errors import InputError
-from volterra_sym.oracles import (
+from volterra_sym.verification.oracles.gaussian_path import (
     TrigInput,
     correlation_kernel,
     forced_mean_shift,
@@ -24,16 +24,10 @@ from volterra_sym.oracles import (
     resummation_coefficients,
     standard_expectation,
 )
-from volterra_sym.references import check_references, reference_path
-from volterra_sym.verify import (
-    CLAIMS,
-    ClaimResult,
-    VerificationReport,
-    engine_kernel,
-    sample_points,
-    verify_kernels,
-    verify_spec,
-)
+from volterra_sym.verification.references import check_references, reference_path
+from volterra_sym.verification.claims.ou import CLAIMS, verify_kernels
+from volterra_sym.verification.claims.ou_run import engine_kernel, sample_points
+from volterra_sym.verification.runner import ClaimResult, VerificationReport, verify_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 QUAD = ROOT / "derivations" / "ou2_quadratic.toml"
@@ -271,7 +265,7 @@ def test_cli_json_and_exit_codes(capsys, tmp_path, monkeypatch):
     assert main(["verify", str(QUAD), "--record", "--dps", "30"]) == 2
     capsys.readouterr()
 
-    import volterra_sym.verify as verify_module
+    import volterra_sym.classes.ou.engine as verify_module  # the OU engine's derivation
 
     real = verify_module.derive_kernels
 

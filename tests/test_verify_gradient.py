@@ -1,4 +1,4 @@
-"""``verify`` for gradient-class networks: claims, digits, teeth, command line (volterra_sym.verify_gradient)."""
+"""``verify`` for gradient-class networks: claims, digits, teeth, command line (volterra_sym.verification.claims.gradient)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ import pytest
 import sympy
 
 from volterra_sym import build_model, load_spec
-from volterra_sym.cli import main
-from volterra_sym.gradient import gradient_law
-from volterra_sym.gradient_oracles import FourierCorrelation, MpFourierKrylov, mp_density_means
-from volterra_sym.spectral import spectral_kernel_values, spectral_kernels
-from volterra_sym.verify import verify_spec
-from volterra_sym.verify_gradient import (
+from volterra_sym.cli.main import main
+from volterra_sym.classes.gradient.law import gradient_law
+from volterra_sym.verification.oracles.density import mp_density_means
+from volterra_sym.verification.oracles.fourier import FourierCorrelation, MpFourierKrylov
+from volterra_sym.classes.gradient.spectral import spectral_kernel_values, spectral_kernels
+from volterra_sym.verification.runner import verify_spec
+from volterra_sym.verification.claims.gradient_run import GradientRun as _GRun
+from volterra_sym.verification.claims.gradient import (
     GRADIENT_CLAIMS,
-    _GRun,
     is_reference_network,
     spectral_kernel_callable,
     stationary_density,
@@ -123,7 +124,7 @@ def test_monte_carlo_claim_is_statistical(scalar):
     assert claim.status == "passed", claim.detail
     assert "z = " in claim.detail and claim.checked == 2
     skipped = verify_gradient(model, spectral=sk, claims=["monte_carlo"], mc_paths=0, progress=False).claims[0]
-    assert skipped.status == "skipped" and "--mc-paths 0" in skipped.detail
+    assert skipped.status == "skipped" and "mc_paths = 0" in skipped.detail
 
 
 def test_reference_network_is_recognised(scalar, reversible):
@@ -164,7 +165,7 @@ def test_fourier_correlation_route_matches_the_engine_in_two_dimensions(reversib
 
 def test_verify_spec_dispatches_and_cli_errors(capsys):
     assert main(["verify", str(SCALAR), "--record"]) == 2
-    assert "linear class only" in capsys.readouterr().err
+    assert "OU engine only" in capsys.readouterr().err
     assert main(["verify", str(SCALAR), "--mc-paths", "7"]) == 2
     assert "--mc-paths" in capsys.readouterr().err
     assert set(GRADIENT_CLAIMS) >= set(FAST) | {"taylor_coefficients", "float64_vs_mpmath", "precision_ladder",

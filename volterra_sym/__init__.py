@@ -1,84 +1,64 @@
-"""volterra-sym: symbolic Volterra response kernels of stochastic recurrent networks.
+"""volterra-sym: response kernels of stochastic recurrent networks (Lim, JMLR 2021).
 
-Pipeline, one module per stage::
+The package, by stage (imports point one way, left to right)::
 
-    spec (TOML -> DerivationSpec) -> model (SymbolicModel) -> derive (KernelSet)
-      -> evaluate (NumericKernels: kernel values) -> series (truncated series at time t)
-      -> verify (mpmath claims) -> lower / printing / render / write (generated modules)
+    core (spec, model, gaussian, propagator, network, simulate, inputs, files)
+      <- classes (one engine per SRNN class; classes.registry picks)
+      <- verification, codegen, features
+      <- report <- cli
 
-The core stages are imported eagerly; the later ones (verification, code generation, simulation,
-the nonlinear gradient class, signatures) load on first use of one of their names.
+Every public name below loads its module on first use, so ``import volterra_sym`` is cheap.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from .derive import Kernel as Kernel
-from .derive import KernelSet as KernelSet
-from .derive import derive_kernels as derive_kernels
-from .derive import kernel_expression as kernel_expression
-from .derive import kernel_expressions as kernel_expressions
-from .errors import DerivationError as DerivationError
-from .errors import InputError as InputError
-from .errors import SpecError as SpecError
-from .errors import VolterraSymError as VolterraSymError
-from .evaluate import NumericKernels as NumericKernels
-from .evaluate import kernel_values as kernel_values
-from .evaluate import numeric_kernels as numeric_kernels
-from .model import SymbolicModel as SymbolicModel
-from .model import build_model as build_model
-from .series import SeriesResult as SeriesResult
-from .series import series_terms as series_terms
-from .spec import DerivationSpec as DerivationSpec
-from .spec import load_spec as load_spec
-from .spec import parse_spec as parse_spec
-
 _LAZY = {
-    "verify_kernels": "verify", "verify_spec": "verify", "VerificationReport": "verify", "ClaimResult": "verify",
-    "generate_module": "codegen", "load_generated": "loader", "runtime_api_version": "loader",
-    "check_generated_module": "testing",
-    "simulate_responses": "simulate", "SimulationResult": "simulate",
-    "linearize": "model",
-    "GradientLaw": "gradient", "gradient_law": "gradient",
-    "SpectralKernels": "spectral", "spectral_kernels": "spectral", "spectral_kernel_values": "spectral",
-    "spectral_series": "spectral", "spectral_mean_output": "spectral",
-    "Basis": "feature", "response_feature": "feature",
-    "Readout": "represent", "readout_coefficients": "represent",
-    "AugmentedReadout": "augmented", "augmented_coefficients": "augmented", "augmented_feature": "augmented",
+    # core
+    "DerivationSpec": "spec", "load_spec": "spec", "parse_spec": "spec",
+    "SymbolicModel": "model", "build_model": "model", "linearize": "model",
+    "VolterraSymError": "errors", "SpecError": "errors", "DerivationError": "errors", "InputError": "errors",
     "UnsupportedExpressionError": "errors", "StaleModuleError": "errors", "VerificationError": "errors",
+    "simulate_responses": "simulate", "SimulationResult": "simulate",
+    "input_signal": "inputs",
+    # engines
+    "Engine": "classes.engine", "Estimate": "classes.engine", "SeriesResult": "classes.engine",
+    "engine_for": "classes.registry", "ENGINES": "classes.registry",
+    "Kernel": "classes.ou.derive", "KernelSet": "classes.ou.derive", "derive_kernels": "classes.ou.derive",
+    "kernel_expression": "classes.ou.derive", "kernel_expressions": "classes.ou.derive",
+    "NumericKernels": "classes.ou.evaluate", "kernel_values": "classes.ou.evaluate",
+    "numeric_kernels": "classes.ou.evaluate", "series_terms": "classes.ou.series",
+    "GradientLaw": "classes.gradient.law", "gradient_law": "classes.gradient.law",
+    "SpectralKernels": "classes.gradient.spectral", "spectral_kernels": "classes.gradient.spectral",
+    "spectral_kernel_values": "classes.gradient.spectral", "spectral_series": "classes.gradient.spectral",
+    "spectral_mean_output": "classes.gradient.spectral",
+    # verification, code generation, features
+    "verify_engine": "verification.runner", "verify_spec": "verification.runner",
+    "VerificationReport": "verification.runner", "ClaimResult": "verification.runner",
+    "verify_kernels": "verification.claims.ou",
+    "generate_module": "codegen.pipeline", "load_generated": "codegen.loader",
+    "runtime_api_version": "codegen.loader", "check_generated_module": "codegen.conformance",
+    "signature": "features.signature", "Basis": "features.basis", "response_feature": "features.feature",
+    "Readout": "features.represent", "readout_coefficients": "features.represent",
+    "AugmentedReadout": "features.augmented", "augmented_coefficients": "features.augmented",
+    "augmented_feature": "features.augmented",
+    "build_report": "report.build", "write_report": "report.write",
 }
 
+__all__ = sorted(_LAZY) + ["__version__"]
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'volterra_sym' has no attribute {name!r}")
 
 
-__all__ = sorted(_LAZY) + [
-    "__version__",
-    "DerivationError",
-    "DerivationSpec",
-    "InputError",
-    "Kernel",
-    "KernelSet",
-    "NumericKernels",
-    "SeriesResult",
-    "SpecError",
-    "SymbolicModel",
-    "VolterraSymError",
-    "build_model",
-    "derive_kernels",
-    "kernel_expression",
-    "kernel_expressions",
-    "kernel_values",
-    "load_spec",
-    "numeric_kernels",
-    "parse_spec",
-    "series_terms",
-]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

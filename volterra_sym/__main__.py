@@ -1,3 +1,3 @@
-from .cli import console
+from .cli.main import console
 
 console()

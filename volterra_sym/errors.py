@@ -30,16 +30,23 @@ class SpecError(VolterraSymError, ValueError):
     def __init__(self, message: str, *, key: str | None = None, path: str | None = None):
         self.key = key
         self.path = path
+        self.reason = message
         parts = [p for p in (path, key) if p]
         prefix = ": ".join(parts)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
 class InputError(VolterraSymError, ValueError):
-    """A command-line or API argument (not the spec) is invalid: a lag, a --param, an input."""
+    """An argument of the Python API (not the spec) is invalid: a lag, a parameter value, an input.
+
+    ``field`` is the name of the offending argument as the Python API spells it (``"lags"``,
+    ``"params"``, ``"inputs[2]"``); the command line translates it into its option's name.
+    ``reason`` is the message without the field.
+    """
 
     def __init__(self, message: str, *, field: str | None = None):
         self.field = field
+        self.reason = message
         super().__init__(f"{field}: {message}" if field else message)
 
 

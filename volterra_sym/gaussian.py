@@ -17,7 +17,8 @@ import sympy
 
 from .errors import DerivationError
 
-__all__ = ["GaussianMean", "gaussian_mean", "split_polynomial", "gauss_hermite_mean", "QUADRATURE_TOL"]
+__all__ = ["GaussianMean", "gaussian_mean", "split_polynomial", "gauss_hermite_mean", "gauss_hermite_means",
+           "QUADRATURE_TOL"]
 
 QUADRATURE_TOL = 1e-13
 MAX_QUADRATURE_DIM = 4
@@ -111,9 +112,28 @@ def gauss_hermite_mean(
     >>> round(gauss_hermite_mean(lambda h: h**4, numpy.array([0.0]), numpy.array([[2.0]])), 12)
     12.0
     """
-    d = len(mu)
+    mu = numpy.asarray(mu, dtype=numpy.float64)
+    return float(gauss_hermite_means(func, mu[None, :], S, tol=tol, label=label)[0])
+
+
+def gauss_hermite_means(
+    func: Callable[..., numpy.ndarray],
+    shifts: numpy.ndarray,
+    S: numpy.ndarray,
+    *,
+    tol: float = QUADRATURE_TOL,
+    label: str = "expectation",
+) -> numpy.ndarray:
+    """E[func(*(m + xi))], xi ~ N(0, S), for every row m of ``shifts`` (K, d); returns (K,).
+
+    One node ladder for all rows: the rule is refined until every row has converged.
+    :class:`DerivationError` when the rules do not settle (a readout not integrable against the
+    Gaussian, or one too rough for quadrature).
+    """
+    shifts = numpy.asarray(shifts, dtype=numpy.float64)
+    rows, d = shifts.shape
     if d == 0:
-        return float(func())
+        return numpy.full(rows, float(func()))
     if d > MAX_QUADRATURE_DIM:
         raise DerivationError(
             f"a non-polynomial readout term depends on {d} hidden units; Gaussian quadrature is limited "
@@ -128,15 +148,16 @@ def gauss_hermite_mean(
         grids = numpy.meshgrid(*([x] * d), indexing="ij")
         Z = numpy.stack([g.ravel() for g in grids])
         weights = functools.reduce(numpy.multiply.outer, [w] * d).ravel()
-        H = mu[:, None] + L @ Z
+        H = shifts[:, :, None] + (L @ Z)[None]  # (rows, d, nodes)
         with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            values = numpy.broadcast_to(numpy.asarray(func(*H), dtype=numpy.float64), weights.shape)
-        value = float(numpy.dot(weights, values))
-        if not numpy.isfinite(value):
+            values = numpy.broadcast_to(numpy.asarray(func(*H.transpose(1, 0, 2)), dtype=numpy.float64),
+                                        (rows, weights.size))
+        value = values @ weights
+        if not numpy.all(numpy.isfinite(value)):
             break
         if previous is not None:
-            gap = abs(value - previous)
-            if gap <= tol * max(1.0, abs(value)):
+            gap = float(numpy.abs(value - previous).max())
+            if numpy.all(numpy.abs(value - previous) <= tol * numpy.maximum(1.0, numpy.abs(value))):
                 return value
         previous = value
     raise DerivationError(

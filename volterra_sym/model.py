@@ -26,9 +26,10 @@ __all__ = ["SymbolicModel", "build_model", "linearize", "resolve_parameters", "c
 class SymbolicModel:
     """SymPy objects of one SRNN: drift, noise covariance, readout, symbols.
 
-    For a linear model (``linear``) the drift is ``A h + b``; a linearized nonlinear network is a
-    linear model whose ``fixed_point`` records h* (and A, b are numbers). For a nonlinear model
-    ``A`` is the linear part W - Gamma only and the kernels have no closed form here.
+    ``affine`` says whether the drift is ``A h + b`` (a linear activation, or a nonlinear network
+    linearized about its fixed point, whose ``fixed_point`` records h* and whose A, b are numbers).
+    For a nonlinear drift ``A`` is the linear part W - Gamma only. Which engine computes the
+    kernels of a model is decided by :mod:`volterra_sym.classes.registry` alone.
     """
 
     spec: DerivationSpec
@@ -40,7 +41,7 @@ class SymbolicModel:
     readout: tuple[sympy.Expr, ...]
     hidden: tuple[sympy.Symbol, ...]
     parameters: tuple[sympy.Symbol, ...]  # declaration order
-    linear: bool = True
+    affine: bool = True  # the drift is A h + b
     fixed_point: tuple[float, ...] | None = None
 
     @property
@@ -89,7 +90,7 @@ def build_model(spec: DerivationSpec) -> SymbolicModel:
         readout=spec.readout,
         hidden=spec.hidden,
         parameters=tuple(spec.parameters.values()),
-        linear=linear,
+        affine=linear,
     )
     values = resolve_parameters(spec, {})
     check_stable(model, values)
@@ -175,7 +176,7 @@ def linearize(model: SymbolicModel, values: Mapping[str, float] | None = None) -
         readout=tuple(f.subs(subs) for f in model.readout),
         hidden=h,
         parameters=(),
-        linear=True,
+        affine=True,
         fixed_point=tuple(float(v) for v in hstar),
     )
     try:
@@ -191,13 +192,13 @@ def resolve_parameters(spec: DerivationSpec, overrides: Mapping[str, float]) -> 
     for name, value in overrides.items():
         if name not in values:
             known = ", ".join(spec.defaults) or "none declared"
-            raise InputError(f"unknown parameter {name!r} (parameters: {known})", field="--param")
+            raise InputError(f"unknown parameter {name!r} (parameters: {known})", field="params")
         try:
             number = float(value)
         except (TypeError, ValueError) as err:
-            raise InputError(f"value {value!r} of {name} is not a number", field="--param") from err
+            raise InputError(f"value {value!r} of {name} is not a number", field="params") from err
         if not numpy.isfinite(number):
-            raise InputError(f"value of {name} is {number}; it must be finite", field="--param")
+            raise InputError(f"value of {name} is {number}; it must be finite", field="params")
         values[name] = number
     return values
 
@@ -210,16 +211,16 @@ def numeric_matrix(matrix: sympy.MatrixBase, model: SymbolicModel, values: Mappi
         arr = out.astype(numpy.float64)
     except TypeError as err:
         raise InputError("matrix entries are not real at these parameter values",
-                         field="--param" if values != dict(model.spec.defaults) else model.spec.source) from err
+                         field="params" if values != dict(model.spec.defaults) else model.spec.source) from err
     if not numpy.all(numpy.isfinite(arr)):
         raise InputError("matrix entries are not finite at these parameter values",
-                         field="--param" if values != dict(model.spec.defaults) else model.spec.source)
+                         field="params" if values != dict(model.spec.defaults) else model.spec.source)
     return arr
 
 
 def check_stable(model: SymbolicModel, values: Mapping[str, float]) -> None:
     """Raise unless the unperturbed network has a unique invariant density (see :func:`build_model`)."""
-    if not model.linear:
+    if not model.affine:
         G = -numeric_matrix(model.spec.Gamma, model, values)
         if numpy.linalg.eigvals(G).real.max() >= 0:
             raise SpecError("no invariant measure: -Gamma must be Hurwitz (Gamma positive stable)",

@@ -66,108 +66,35 @@ f(h^eps_t) - f(h^0_t) (:func:`simulate_responses`) far less noisy than two indep
 from __future__ import annotations
 
 import math
-import sys
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy
-import sympy
 
-from .errors import DerivationError, InputError, SpecError
-from .expressions import parse_expression
-from .model import SymbolicModel, linearize, numeric_matrix, resolve_parameters
-from .propagator import expm
-from .spec import X, DerivationSpec
+from .errors import InputError
+from .model import SymbolicModel
+from .network import NumericSRNN, numeric_srnn
+from .progress import progress_bar
+from .stepping import BLOCK, BURN_IN_TOL, MAX_STEPS, Stepper, check_finite, coupled_burn_in, start_law
 
 __all__ = [
     "BLOCK",
     "BURN_IN_TOL",
     "SCHEMES",
-    "NumericSRNN",
     "SimulationResult",
     "ResponseEstimate",
-    "numeric_srnn",
-    "input_signal",
     "simulate",
     "simulate_responses",
-    "stationary_covariance",
-    "ou_transition",
 ]
 
-#: paths per random-number stream; part of the reproducibility contract (same seed, same numbers)
-BLOCK = 4096
-#: burn-in of a nonlinear network (module docstring): coupled pairs closer than this (in s.d.) ...
-BURN_IN_TOL = 1e-4
-#: ... and between these many linearized relaxation times
-BURN_IN_MIN_RELAXATIONS = 5.0
-BURN_IN_MAX_RELAXATIONS = 500.0
 SCHEMES = ("auto", "exact", "heun", "euler")
 #: default time step: at most this, and at most DT_PER_RATE / (fastest linearized rate)
 DEFAULT_DT = 0.01
 DT_PER_RATE = 0.1
 MAX_PATHS = 10**9
 MAX_PATH_STEPS = 4 * 10**10  # paths x steps x amplitudes of one call
-MAX_STEPS = 10**7
 _DEFAULT_CHUNK = 16 * BLOCK
 _MAX_RECORDED = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class NumericSRNN:
-    """Float64 arrays of one SRNN at fixed parameter values (see :func:`numeric_srnn`).
-
-    ``A``, ``mu`` and ``S`` are the drift matrix, stationary mean and covariance of a linear model
-    (exact law), or of the linearization about ``fixed_point`` for a nonlinear one (``None`` when
-    no stable fixed point was found). For a linear model ``Gamma`` is -A and ``W`` is 0.
-    """
-
-    linear: bool
-    Gamma: numpy.ndarray  # (n, n)
-    W: numpy.ndarray  # (n, n)
-    b: numpy.ndarray  # (n,)
-    C: numpy.ndarray  # (n, m)
-    sigma: numpy.ndarray  # (n, r)
-    activation: Callable[[numpy.ndarray], numpy.ndarray]
-    readout: tuple[Callable[..., numpy.ndarray], ...]
-    A: numpy.ndarray | None
-    mu: numpy.ndarray | None
-    S: numpy.ndarray | None
-    fixed_point: numpy.ndarray | None
-    relaxation_time: float
-    fastest_rate: float
-
-    @property
-    def n_hidden(self) -> int:
-        return self.Gamma.shape[0]
-
-    @property
-    def n_inputs(self) -> int:
-        return self.C.shape[1]
-
-    @property
-    def n_outputs(self) -> int:
-        return len(self.readout)
-
-    def drift(self, h: numpy.ndarray, forcing: numpy.ndarray | None = None) -> numpy.ndarray:
-        """F(h) (+ ``forcing``) on states of shape (..., n, paths); returns a new array."""
-        if self.linear:
-            out = self.A @ h
-            out += self.b[:, None]
-        else:
-            z = self.W @ h
-            z += self.b[:, None]
-            out = self.activation(z)
-            out -= self.Gamma @ h
-        if forcing is not None:
-            out += forcing
-        return out
-
-    def output(self, h: numpy.ndarray) -> list[numpy.ndarray]:
-        """f_q(h) for each output q, each of shape h.shape without the unit axis -2."""
-        rows = [h[..., i, :] for i in range(self.n_hidden)]
-        shape = rows[0].shape
-        return [numpy.broadcast_to(numpy.asarray(f(*rows), dtype=numpy.float64), shape) for f in self.readout]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,206 +154,25 @@ class ResponseEstimate:
                                 float(self.eps[j]), self.scheme, self.burn_in)
 
 
-def stationary_covariance(A: numpy.ndarray, Sigma: numpy.ndarray) -> numpy.ndarray:
-    """S with A S + S A^T + Sigma = 0, by a Kronecker-product solve (n <= 8 here).
-
-    >>> import numpy
-    >>> stationary_covariance(numpy.array([[-2.0]]), numpy.array([[1.0]]))
-    array([[0.25]])
-    """
-    n = A.shape[0]
-    eye = numpy.eye(n)
-    K = numpy.kron(eye, A) + numpy.kron(A, eye)
-    S = numpy.linalg.solve(K, -Sigma.reshape(-1)).reshape(n, n)
-    return (S + S.T) / 2
-
-
-def ou_transition(A: numpy.ndarray, Sigma: numpy.ndarray, dt: float) -> tuple[numpy.ndarray, ...]:
-    """(E, Q, J0, J1) of one exact OU step of length ``dt`` (module docstring).
-
-    E = e^{A dt}; Q = int_0^dt e^{As} Sigma e^{A^T s} ds (Van Loan); J0 = int_0^dt e^{Ar} dr;
-    J1 = int_0^dt e^{Ar} (dt - r) dr.
-    """
-    n = A.shape[0]
-    van_loan = numpy.zeros((2 * n, 2 * n))
-    van_loan[:n, :n] = -A
-    van_loan[:n, n:] = Sigma
-    van_loan[n:, n:] = A.T
-    F = expm(van_loan * dt)
-    E = F[n:, n:].T
-    Q = E @ F[:n, n:]
-    Q = (Q + Q.T) / 2
-    drive = numpy.zeros((3 * n, 3 * n))
-    drive[:n, :n] = A
-    drive[:n, n : 2 * n] = numpy.eye(n)
-    drive[n : 2 * n, 2 * n :] = numpy.eye(n)
-    G = expm(drive * dt)
-    return E, Q, G[:n, n : 2 * n], G[:n, 2 * n :]
-
-
-def _sqrtm_psd(Q: numpy.ndarray) -> numpy.ndarray:
-    """L with L L^T = Q for a symmetric positive semi-definite Q (eigenvalues clipped at 0)."""
-    w, V = numpy.linalg.eigh(Q)
-    return V * numpy.sqrt(numpy.clip(w, 0.0, None))
-
-
-def numeric_srnn(model: SymbolicModel, params: Mapping[str, float] | None = None) -> NumericSRNN:
-    """Substitute parameter values into ``model`` and prepare its numerical drift and readout.
-
-    For a nonlinear activation the network is linearized (:func:`volterra_sym.model.linearize`)
-    to get the relaxation time and the initial law of the burn-in.
-    """
-    spec = model.spec
-    values = resolve_parameters(spec, params or {})
-    subs = {spec.parameters[k]: sympy.Float(v, 30) for k, v in values.items()}
-    C = numeric_matrix(model.C, model, values)
-    Sigma = numeric_matrix(model.Sigma, model, values)
-    hidden = model.hidden
-    readout = tuple(sympy.lambdify(hidden, sympy.sympify(f).subs(subs), modules="numpy") for f in model.readout)
-    if model.linear:
-        A = numeric_matrix(model.A, model, values)
-        b = numeric_matrix(model.b, model, values)[:, 0]
-        eig = numpy.linalg.eigvals(A)
-        if eig.real.max() >= 0:
-            raise InputError(f"A has an eigenvalue with real part {eig.real.max():.3g} >= 0 at these parameters",
-                             field="--param")
-        S = stationary_covariance(A, Sigma)
-        mu = numpy.linalg.solve(A, -b)
-        sigma = _sqrtm_psd(Sigma)
-        return NumericSRNN(linear=True, Gamma=-A, W=numpy.zeros_like(A), b=b, C=C, sigma=sigma,
-                           activation=lambda z: z, readout=readout, A=A, mu=mu, S=S,
-                           fixed_point=None if model.fixed_point is None else numpy.array(model.fixed_point),
-                           relaxation_time=float(1 / numpy.abs(eig.real).min()),
-                           fastest_rate=float(numpy.abs(eig).max()))
-    Gamma = numeric_matrix(spec.Gamma, model, values)
-    W = numeric_matrix(spec.W, model, values)
-    b = numeric_matrix(spec.b, model, values)[:, 0]
-    sigma = numeric_matrix(spec.sigma, model, values)
-    act_expr = spec.activation_expr.subs(subs)
-    act = sympy.lambdify([X], act_expr, modules="numpy")
-
-    def activation(z: numpy.ndarray) -> numpy.ndarray:  # a writable array of z's shape
-        v = numpy.asarray(act(z), dtype=numpy.float64)
-        if v.shape != z.shape or v is z or not v.flags.writeable:
-            v = numpy.array(numpy.broadcast_to(v, z.shape))
-        return v
-
-    try:
-        lin = linearize(model, values)
-    except (DerivationError, SpecError):  # no stable fixed point, or noise not reaching every unit
-        lin = None
-    if lin is None:
-        eig = numpy.linalg.eigvals(-Gamma)
-        A = mu = S = hstar = None
-    else:
-        A = numpy.array(lin.A.evalf(17).tolist(), dtype=numpy.float64)
-        hstar = numpy.array(lin.fixed_point)
-        eig = numpy.linalg.eigvals(A)
-        S = stationary_covariance(A, Sigma)
-        mu = hstar
-    return NumericSRNN(linear=False, Gamma=Gamma, W=W, b=b, C=C, sigma=sigma, activation=activation,
-                       readout=readout, A=A, mu=mu, S=S, fixed_point=hstar,
-                       relaxation_time=float(1 / numpy.abs(eig.real).min()),
-                       fastest_rate=float(max(numpy.abs(eig).max(),
-                                              numpy.abs(numpy.linalg.eigvals(Gamma)).max())))
-
-
-def input_signal(
-    spec: DerivationSpec, texts: Sequence[str], params: Mapping[str, float] | None = None
-) -> Callable[[numpy.ndarray], numpy.ndarray]:
-    """Input u(times) -> (len(times), m) from one expression in ``t`` per channel (parsed safely).
-
-    Expressions may use ``t``, the spec's parameters (at ``params``, defaults otherwise) and the
-    functions of :mod:`volterra_sym.expressions`. The callable raises :class:`InputError` where
-    the input is not finite.
-    """
-    m = spec.n_inputs
-    if len(texts) != m:
-        raise InputError(f"{len(texts)} input expression(s) for a model with {m} input channel(s)", field="--input")
-    values = resolve_parameters(spec, params or {})
-    t = sympy.Symbol("t", real=True)
-    subs = {spec.parameters[k]: v for k, v in values.items()}
-    names = {"t": t, **spec.parameters}
-    funcs = [sympy.lambdify([t], parse_expression(text, names, key=f"--input[{c + 1}]").subs(subs), modules="numpy")
-             for c, text in enumerate(texts)]
-
-    def u(times: numpy.ndarray) -> numpy.ndarray:
-        times = numpy.asarray(times, dtype=numpy.float64)
-        with numpy.errstate(all="ignore"):
-            cols = [numpy.broadcast_to(numpy.asarray(f(times), dtype=numpy.float64), times.shape) for f in funcs]
-        out = numpy.stack(cols, axis=-1)
-        if not numpy.all(numpy.isfinite(out)):
-            raise InputError("the input is not finite on the simulated time grid", field="--input")
-        return out
-
-    return u
-
-
 def _check_args(t: float, eps: numpy.ndarray, paths: int, seed: int, dt: float | None) -> None:
     if not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
-        raise InputError(f"time {t!r} must be finite and >= 0", field="--t")
+        raise InputError(f"time {t!r} must be finite and >= 0", field="t")
     if not numpy.all(numpy.isfinite(eps)):
-        raise InputError(f"eps {eps.tolist()} must be finite", field="--eps")
+        raise InputError(f"eps {eps.tolist()} must be finite", field="eps")
     if isinstance(paths, bool) or not isinstance(paths, (int, numpy.integer)) or not 2 <= paths <= MAX_PATHS:
-        raise InputError(f"{paths!r} paths: give an integer in 2..{MAX_PATHS}", field="--paths")
+        raise InputError(f"{paths!r} paths: give an integer in 2..{MAX_PATHS}", field="paths")
     if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
-        raise InputError(f"seed {seed!r} must be a non-negative integer", field="--seed")
+        raise InputError(f"seed {seed!r} must be a non-negative integer", field="seed")
     if dt is not None and (not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0):
-        raise InputError(f"time step {dt!r} must be finite and > 0", field="--dt")
+        raise InputError(f"time step {dt!r} must be finite and > 0", field="dt")
 
 
 def _grid(t: float, dt: float | None, net: NumericSRNN) -> tuple[int, float]:
     target = dt if dt is not None else min(DEFAULT_DT, DT_PER_RATE / max(net.fastest_rate, 1e-300))
     steps = max(1, math.ceil(t / target - 1e-9)) if t > 0 else 0
     if steps > MAX_STEPS:
-        raise InputError(f"t / dt = {steps} steps exceeds the limit {MAX_STEPS}; use a larger --dt", field="--dt")
+        raise InputError(f"t / dt = {steps} steps exceeds the limit {MAX_STEPS}; use a larger dt", field="dt")
     return steps, (t / steps if steps else (target if dt is None else dt))
-
-
-class _Stepper:
-    """Advances states of shape (k, blocks, n, s) by one step; noise (blocks, r, s) shared over k."""
-
-    def __init__(self, net: NumericSRNN, scheme: str, dt: float, drive: numpy.ndarray, eps: numpy.ndarray):
-        self.net, self.scheme, self.dt = net, scheme, dt
-        self.eps = eps[:, None, None, None]  # (k, 1, 1, 1)
-        if scheme == "exact":
-            E, Q, J0, J1 = ou_transition(net.A, net.sigma @ net.sigma.T, dt)
-            self.E = E
-            self.noise_matrix = _sqrtm_psd(Q)
-            Cu = drive @ net.C.T  # (steps + 1, n)
-            self.forcing = Cu[:-1] @ J0.T + (Cu[1:] - Cu[:-1]) @ J1.T / dt  # (steps, n)
-        else:
-            self.noise_matrix = net.sigma * math.sqrt(dt)
-            self.forcing = drive @ net.C.T  # C u at the grid points, (steps + 1, n)
-
-    @property
-    def noise_dim(self) -> int:
-        return self.noise_matrix.shape[1]
-
-    def step(self, h: numpy.ndarray, i: int, z: numpy.ndarray, *, forced: bool = True) -> numpy.ndarray:
-        """State at step i + 1 from state ``h`` at step i (``forced=False``: eps = 0, burn-in)."""
-        noise = self.noise_matrix @ z  # (blocks, n, s)
-        net, dt = self.net, self.dt
-        if self.scheme == "exact":  # h holds the centred state h - mu here
-            out = self.E @ h + noise
-            if forced:
-                out += self.eps * self.forcing[i][:, None]
-            return out
-        k1 = net.drift(h, self.eps * self.forcing[i][:, None] if forced else None)
-        if self.scheme == "euler":
-            k1 *= dt
-            k1 += h
-            k1 += noise
-            return k1
-        predictor = k1 * dt
-        predictor += h
-        predictor += noise
-        k2 = net.drift(predictor, self.eps * self.forcing[i + 1][:, None] if forced else None)
-        k2 += k1
-        k2 *= dt / 2
-        k2 += h
-        k2 += noise
-        return k2
 
 
 def _run(
@@ -447,18 +193,18 @@ def _run(
 ) -> dict:
     _check_args(t, eps, paths, seed, dt)
     if scheme not in SCHEMES:
-        raise InputError(f"unknown scheme {scheme!r} (choose from {', '.join(SCHEMES)})", field="--scheme")
+        raise InputError(f"unknown scheme {scheme!r} (choose from {', '.join(SCHEMES)})", field="scheme")
     if scheme == "auto":
-        scheme = "exact" if net.linear else "heun"
-    if scheme == "exact" and not net.linear:
-        raise InputError("the exact OU transition needs a linear activation; use heun or euler", field="--scheme")
+        scheme = "exact" if net.affine else "heun"
+    if scheme == "exact" and not net.affine:
+        raise InputError("the exact OU transition needs a linear activation; use heun or euler", field="scheme")
     steps, dt = _grid(float(t), dt, net)
     work = int(paths) * max(steps, 1) * len(eps)
     if work > MAX_PATH_STEPS:
         raise InputError(
             f"{paths} paths x {steps} steps x {len(eps)} amplitude(s) = {work:.3g} path-steps exceeds the budget "
-            f"{MAX_PATH_STEPS:.0e} (about an hour at 1e7 path-steps/s); lower --paths or raise --dt",
-            field="--paths",
+            f"{MAX_PATH_STEPS:.0e} (about an hour at 1e7 path-steps/s); use fewer paths or a larger dt",
+            field="paths",
         )
     if record_every is None:
         record_every = max(1, math.ceil(steps / _MAX_RECORDED))
@@ -476,19 +222,19 @@ def _run(
         drive = numpy.asarray(u(grid), dtype=numpy.float64)
         if drive.shape != (steps + 1, m):
             raise InputError(f"the input gives shape {drive.shape[1:]} per time; the model has {m} input channel(s)",
-                             field="--input")
+                             field="inputs")
         if not numpy.all(numpy.isfinite(drive)):
-            raise InputError("the input is not finite on the simulated time grid", field="--input")
+            raise InputError("the input is not finite on the simulated time grid", field="inputs")
 
-    stepper = _Stepper(net, scheme, dt, drive, eps)
-    centre, start = _start_law(net)
-    if net.linear:
+    stepper = Stepper(net, scheme, dt, drive, eps)
+    centre, start = start_law(net)
+    if net.affine:
         if burn_in not in (None, 0, 0.0):
             raise InputError("a linear network starts exactly in its stationary law; burn_in must be 0 or None",
                              field="burn_in")
         burn_steps = 0
     elif burn_in is None:
-        burn_steps = _coupled_burn_in(net, stepper, centre, start, dt, seed)
+        burn_steps = coupled_burn_in(net, stepper, centre, start, dt, seed)
     else:
         if isinstance(burn_in, bool) or not isinstance(burn_in, (int, float)) or not math.isfinite(burn_in) \
                 or burn_in < 0:
@@ -496,7 +242,7 @@ def _run(
         burn_steps = math.ceil(burn_in / dt - 1e-9) if burn_in > 0 else 0
         if burn_steps > MAX_STEPS:
             raise InputError(f"burn-in of {burn_in:g} needs {burn_steps} steps of {dt:g} (limit {MAX_STEPS})",
-                             field="--dt")
+                             field="dt")
 
     n, k, p = net.n_hidden, len(eps), net.n_outputs
     if chunk_size is None:
@@ -521,7 +267,7 @@ def _run(
     diff_m2 = numpy.empty_like(block_mean) if differences else None
 
     offset = net.mu if scheme == "exact" else None  # the exact scheme steps h - mu
-    bar = _progress(len(chunks) * (steps + burn_steps), progress)
+    bar = progress_bar(len(chunks) * (steps + burn_steps), enabled=progress, desc="simulate", unit="step")
     try:
         for chunk in chunks:
             gens = [numpy.random.default_rng(seeds[j]) for j in chunk]
@@ -540,7 +286,7 @@ def _run(
                 for i in range(burn_steps):
                     h = stepper.step(h, i, normals(stepper.noise_dim), forced=False)
                     bar.update(1)
-            _check_finite(h, "burn-in")
+            check_finite(h, "burn-in")
             h = numpy.broadcast_to(h, (k, nb, n, s))
 
             def record(state: numpy.ndarray, slot: int) -> None:
@@ -561,7 +307,7 @@ def _run(
                 for i in range(steps):
                     h = stepper.step(h, i, normals(stepper.noise_dim))
                     if i + 1 in record_slot:
-                        _check_finite(h, f"t = {(i + 1) * dt:g}")
+                        check_finite(h, f"t = {(i + 1) * dt:g}")
                         record(h, record_slot[i + 1])
                     bar.update(1)
     finally:
@@ -575,45 +321,6 @@ def _run(
     return out
 
 
-def _start_law(net: NumericSRNN) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Centre and square root of the start law: N(mu, S) (exact or linearized) or N(0, S_Gamma)."""
-    if net.mu is not None:
-        return net.mu, _sqrtm_psd(net.S)
-    Sigma = net.sigma @ net.sigma.T
-    return numpy.zeros(net.n_hidden), _sqrtm_psd(stationary_covariance(-net.Gamma, Sigma))
-
-
-def _coupled_burn_in(net: NumericSRNN, stepper: _Stepper, centre: numpy.ndarray, start: numpy.ndarray,
-                     dt: float, seed: int) -> int:
-    """Burn-in steps from synchronous coupling of two unforced copies (module docstring)."""
-    tau = net.relaxation_time
-    check = max(1, round(0.5 * tau / dt))
-    min_steps = math.ceil(BURN_IN_MIN_RELAXATIONS * tau / dt)
-    max_steps = min(MAX_STEPS, math.ceil(BURN_IN_MAX_RELAXATIONS * tau / dt))
-    # a child key no block uses (blocks are 0, 1, 2, ...): the pilot does not depend on paths
-    rng = numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(2**32 - 1,)))
-    scale = numpy.sqrt(numpy.diag(start @ start.T))[:, None]
-    scale = numpy.where(scale > 0, scale, 1.0)  # a unit the noise does not reach: absolute distance
-    z = start @ rng.standard_normal((1, net.n_hidden, BLOCK))
-    a, b = centre[:, None] + z, centre[:, None] - 2 * z
-    r = stepper.noise_dim
-    with numpy.errstate(all="ignore"):
-        for i in range(1, max_steps + 1):
-            noise = rng.standard_normal((1, r, BLOCK))
-            a = stepper.step(a, 0, noise, forced=False)
-            b = stepper.step(b, 0, noise, forced=False)
-            if i % check == 0 or i == max_steps:
-                _check_finite(a, "burn-in pilot")
-                _check_finite(b, "burn-in pilot")
-                distance = float((numpy.abs(a - b) / scale).mean(axis=-1).max())
-                if distance <= BURN_IN_TOL and i >= min_steps:
-                    return i
-    warnings.warn(f"burn-in capped at {max_steps * dt:g} ({BURN_IN_MAX_RELAXATIONS:g} linearized relaxation "
-                  f"times): coupled copies are still {distance:.2g} s.d. apart, the start may not be "
-                  "stationary (several wells?); pass burn_in explicitly", RuntimeWarning, stacklevel=4)
-    return max_steps
-
-
 def _combine(block_mean: numpy.ndarray, block_m2: numpy.ndarray, counts: numpy.ndarray) -> tuple[numpy.ndarray, ...]:
     """Pool per-block (mean, sum of squared deviations) in block order; returns (mean, stderr)."""
     w = counts[:, None, None, None]
@@ -621,28 +328,6 @@ def _combine(block_mean: numpy.ndarray, block_m2: numpy.ndarray, counts: numpy.n
     mean = (w * block_mean).sum(axis=0) / N
     m2 = block_m2.sum(axis=0) + (w * (block_mean - mean) ** 2).sum(axis=0)
     return mean, numpy.sqrt(m2 / (N - 1) / N)
-
-
-def _check_finite(h: numpy.ndarray, where: str) -> None:
-    if not numpy.all(numpy.isfinite(h)):
-        raise DerivationError(f"simulation diverged ({where}): the state is not finite; "
-                              "use a smaller --dt or check that the network is stable")
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, file=sys.stderr, unit="step", desc="simulate", leave=False, mininterval=0.5)
 
 
 def simulate_responses(
@@ -668,7 +353,7 @@ def simulate_responses(
     """
     eps_arr = numpy.asarray(list(eps), dtype=numpy.float64).ravel()
     if eps_arr.size == 0:
-        raise InputError("give at least one eps", field="--eps")
+        raise InputError("give at least one eps", field="eps")
     if eps_arr[0] != 0:
         eps_arr = numpy.concatenate([[0.0], eps_arr])
     net = model if isinstance(model, NumericSRNN) else numeric_srnn(model, params)
@@ -735,7 +420,7 @@ def simulate(
     """
     eps_value = float(eps) if isinstance(eps, (int, float, numpy.floating)) and not isinstance(eps, bool) else None
     if eps_value is None:
-        raise InputError(f"eps {eps!r} must be a number", field="--eps")
+        raise InputError(f"eps {eps!r} must be a number", field="eps")
     net = model if isinstance(model, NumericSRNN) else numeric_srnn(model, params)
     out = _run(net, u, t=t, eps=numpy.array([eps_value]), paths=int(paths) if isinstance(paths, numpy.integer)
                else paths, seed=seed, dt=dt, scheme=scheme, record_every=record_every, burn_in=burn_in,
@@ -743,35 +428,3 @@ def simulate(
     return SimulationResult(times=out["times"], mean=out["mean"][0], stderr=out["stderr"][0], paths=paths,
                             dt=out["dt"], seed=seed, eps=eps_value, scheme=out["scheme"], burn_in=out["burn_in"])
 
-
-def run_cli(args) -> int:
-    """``volterra-sym simulate``: print E f(h_T) and its standard error (JSON with ``--json``)."""
-    from .model import build_model
-    from .spec import load_spec
-
-    params: dict[str, str] = {}
-    for name, value in args.param:
-        if name in params:
-            raise InputError(f"{name} given twice", field="--param")
-        params[name] = value
-    spec = load_spec(args.spec)
-    model = build_model(spec)
-    values = resolve_parameters(spec, params)
-    u = input_signal(spec, args.input, values)
-    net = numeric_srnn(model, values)
-    # record only t = 0 and t = T: record_every at least the number of steps
-    result = simulate(net, u, t=args.t, eps=args.eps, paths=args.paths, seed=args.seed, dt=args.dt,
-                      scheme=args.scheme, record_every=MAX_STEPS, progress=sys.stderr.isatty())
-    mean, stderr = result.final_mean.tolist(), result.final_stderr.tolist()
-    if args.json:
-        import json
-
-        print(json.dumps({"mean": mean, "stderr": stderr, "paths": result.paths, "dt": result.dt,
-                          "seed": result.seed}))
-    else:
-        burn = f", burn-in {result.burn_in:g}" if result.burn_in else ""
-        print(f"E f(h_t) at t = {args.t:g}, eps = {args.eps:g} ({result.paths} paths, scheme {result.scheme}, "
-              f"dt = {result.dt:g}{burn}, seed {result.seed}):")
-        for q, (m, s) in enumerate(zip(mean, stderr)):
-            print(f"  f{q + 1}: {m:.10g} +- {s:.3g}")
-    return 0

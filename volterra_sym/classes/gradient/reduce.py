@@ -1,0 +1,90 @@
+"""Fewer modes of a spectral representation: the lowest ones that reproduce its kernels to a tolerance.
+
+Used by generated modules (a small module) and by forward integrations (cost K^2 per step).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy
+
+from .spectral import SpectralKernels, contract
+
+__all__ = ["TOLERANCE", "PROBE_LAGS", "ReducedRepresentation", "reduce_representation"]
+
+#: largest kernel change allowed by dropping modes, relative to each order's largest probe value
+TOLERANCE = 1e-8
+#: lags of the probe (every tuple of them, up to order 3)
+PROBE_LAGS = (0.0, 0.05, 0.3, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ReducedRepresentation:
+    """The modes kept for a generated module: ``lam`` (K,), ``B`` (m, K, K), ``fhat`` (K, p)."""
+
+    lam: numpy.ndarray
+    B: numpy.ndarray
+    fhat: numpy.ndarray
+    error: float  # the probe's largest relative change against the full representation
+    full_modes: int
+
+    @property
+    def modes(self) -> int:
+        return len(self.lam)
+
+
+def _normalise_signs(lam, B, fhat):
+    """g_j -> s_j g_j with s_j = sign of the mode's first significant coefficient (fhat, then B[:, 0, j])."""
+    K = len(lam)
+    signs = numpy.ones(K)
+    coefficients = numpy.concatenate([fhat, B[:, 0, :].T], axis=1)  # (K, p + m)
+    floor = 1e-9 * float(numpy.abs(coefficients).max(initial=0.0))
+    for j in range(1, K):
+        row = coefficients[j]
+        big = numpy.nonzero(numpy.abs(row) > floor)[0]
+        if big.size:
+            signs[j] = numpy.sign(row[big[0]])
+    return lam, B * signs[None, :, None] * signs[None, None, :], fhat * signs[:, None]
+
+
+def _probe(lam, B, fhat, order: int) -> list[numpy.ndarray]:
+    """Kernels on every tuple of PROBE_LAGS, one array per order."""
+    out = []
+    for n in range(1, min(order, 3) + 1):
+        tuples = numpy.array(list(itertools.product(PROBE_LAGS, repeat=n)))  # (L, n)
+        out.append(contract(lam, B, fhat, [tuples[:, j] for j in range(n)]))
+    return out
+
+
+def reduce_representation(sk: SpectralKernels, tolerance: float = TOLERANCE) -> ReducedRepresentation:
+    """Keep few lowest modes (a multiple of 8, or all) within ``tolerance`` of the full representation."""
+    lam, B, fhat = _normalise_signs(sk.lam, sk.B, sk.fhat)
+    order = sk.order
+    K = len(lam)
+    if order == 0:
+        return ReducedRepresentation(lam[:1].copy(), B[:, :1, :1].copy(), fhat[:1].copy(), 0.0, K)
+    full = _probe(lam, B, fhat, order)
+    scales = [max(float(numpy.abs(f).max()), 1e-300) for f in full]
+
+    def change(size: int) -> float:
+        probe = _probe(lam[:size], B[:, :size, :size], fhat[:size], order)
+        return max(float(numpy.abs(a - b).max()) / s for a, b, s in zip(probe, full, scales))
+
+    # doubling, then bisection over multiples of 8 (the change falls with the size, not strictly:
+    # the result is a size that passes, found deterministically, not necessarily the least one)
+    low, high = 0, 8
+    while high < K and change(high) > tolerance:
+        low, high = high, 2 * high
+    high = min(high, K)
+    while high - low > 8:
+        mid = (low + high) // 16 * 8
+        if mid <= low:
+            break
+        if change(mid) <= tolerance:
+            high = mid
+        else:
+            low = mid
+    keep = high
+    return ReducedRepresentation(lam[:keep].copy(), B[:, :keep, :keep].copy(), fhat[:keep].copy(), change(keep), K)

@@ -1,0 +1,225 @@
+"""Stage 2: closed-form response kernels of a linear-activation (Ornstein-Uhlenbeck) SRNN.
+
+The backward recursion (theory.md 3b)
+
+    g_0 = f,   g_j = C_{k_j} . grad P_{tau_j} g_{j-1},   R^(n) = <g_n>_inf
+
+closes for the OU class because grad P_tau = e^{A^T tau} P_tau grad and P_s P_t = P_{s+t}:
+by induction g_j = P_{sigma_j}[ D^j f (v_1, ..., v_j) ] with v_j = e^{A sigma_j} C_{k_j} and
+sigma_j = tau_1 + ... + tau_j, and stationarity removes the last P. Hence
+
+    R^(n)_{f;k_1..k_n}(tau_1..tau_n) = sum_{i_1..i_n} M^(n)_{i_1..i_n} prod_j (e^{A sigma_j} C)_{i_j k_j},
+    M^(n) = <D^n f>_inf   (a symmetric tensor: exact Gaussian moments for polynomial f).
+
+Everything here is pure SymPy: data in, data out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import sympy
+from sympy.matrices.exceptions import NonInvertibleMatrixError
+from sympy.polys.matrices import DomainMatrix
+
+from ...errors import DerivationError
+from ...gaussian import gaussian_mean
+from ...model import SymbolicModel
+from ...propagator import Propagator, derive_propagator
+from ...spec import check_order
+
+__all__ = ["StationaryLaw", "Kernel", "KernelSet", "derive_kernels", "solve_lyapunov", "kernel_expression",
+           "kernel_expressions", "MAX_KERNEL_EXPRESSIONS"]
+
+#: above this many index combinations, ``derive`` refuses to spell every closed form out
+MAX_KERNEL_EXPRESSIONS = 4096
+MAX_FACTOR_OPS = 150
+
+
+@dataclass(frozen=True, slots=True)
+class StationaryLaw:
+    """rho_inf = N(mean, covariance); ``conjugates[k]`` is A_k(h) = C_k^T S^-1 (h - mu)."""
+
+    mean: sympy.ImmutableMatrix
+    covariance: sympy.ImmutableMatrix
+    score: sympy.ImmutableMatrix  # grad log rho_inf = -S^-1 (h - mu)
+    conjugates: tuple[sympy.Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Kernel:
+    """One closed form R^(order)_{f_output; indices}(lags)."""
+
+    order: int
+    output: int
+    indices: tuple[int, ...]
+    expr: sympy.Expr
+
+
+@dataclass(frozen=True, slots=True)
+class KernelSet:
+    """Everything derived from one model up to a truncation order.
+
+    ``moments[n][q]`` maps each sorted index tuple (i_1 <= ... <= i_n) to <d^n f_q / dh_i1..dh_in>;
+    ``moments[0][q][()]`` is the stationary mean <f_q>. ``degree`` is the readouts' polynomial
+    degree (kernels above it vanish) or ``None`` for a non-polynomial readout.
+    """
+
+    model: SymbolicModel
+    law: StationaryLaw
+    propagator: Propagator
+    order: int
+    lags: tuple[sympy.Symbol, ...]
+    moments: tuple[tuple[Mapping[tuple[int, ...], sympy.Expr], ...], ...]
+    degree: int | None
+
+    def __post_init__(self) -> None:
+        assert len(self.moments) == self.order + 1 and len(self.lags) == max(self.order, 1)
+
+    @property
+    def stationary_mean(self) -> tuple[sympy.Expr, ...]:
+        return tuple(m[()] for m in self.moments[0])
+
+    def vanishes(self, order: int) -> bool:
+        """True when R^(order) is identically zero (polynomial readout of lower degree)."""
+        return self.degree is not None and order > self.degree
+
+
+def solve_lyapunov(A: sympy.MatrixBase, Sigma: sympy.MatrixBase) -> sympy.ImmutableMatrix:
+    """The symmetric S with A S + S A^T + Sigma = 0, solved exactly on its n(n+1)/2 unknowns.
+
+    >>> solve_lyapunov(sympy.Matrix([[-2]]), sympy.Matrix([[1]]))
+    Matrix([[1/4]])
+    """
+    n = A.shape[0]
+    pairs = [(i, j) for i in range(n) for j in range(i, n)]
+    unknowns = sympy.symbols(f"_s0:{len(pairs)}")
+    S = sympy.zeros(n, n)
+    for u, (i, j) in zip(unknowns, pairs):
+        S[i, j] = S[j, i] = u
+    residual = A * S + S * A.T + Sigma
+    equations = [sympy.expand(residual[i, j]) for i, j in pairs]
+    M, rhs = sympy.linear_eq_to_matrix(equations, unknowns)
+    solution = _solve_exact(M, rhs)
+    values = {u: _tidy(solution[k]) for k, u in enumerate(unknowns)}
+    return sympy.ImmutableMatrix(S.subs(values))
+
+
+def _solve_exact(M: sympy.MatrixBase, rhs: sympy.MatrixBase) -> sympy.Matrix:
+    """M x = rhs over the field of rational functions of the parameters (canonical, no expression swell)."""
+    dM, dr = DomainMatrix.from_Matrix(sympy.Matrix(M)).unify(DomainMatrix.from_Matrix(sympy.Matrix(rhs)))
+    return dM.to_field().lu_solve(dr.to_field()).to_Matrix()
+
+
+def _tidy(e: sympy.Expr) -> sympy.Expr:
+    """Canonical rational form in the parameters; factored only when that stays cheap."""
+    if not e.free_symbols:
+        return sympy.nsimplify(e) if e.has(sympy.Float) else e
+    e = sympy.cancel(e)
+    return sympy.factor(e) if sympy.count_ops(e) <= MAX_FACTOR_OPS else e
+
+
+def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelSet:
+    """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's)."""
+    spec = model.spec
+    if not model.affine:
+        raise DerivationError(
+            f"activation {spec.activation!r}: closed-form kernels need a linear activation; "
+            "use the linearized engine or simulate it"
+        )
+    order = spec.order if order is None else check_order(order, n_hidden=model.n_hidden, key="order")
+    h = sympy.Matrix(model.hidden)
+    A = sympy.Matrix(model.A)
+    try:
+        mu = sympy.ImmutableMatrix((-_solve_exact(A, sympy.Matrix(model.b))).applyfunc(_tidy))
+    except (ValueError, ZeroDivisionError, NonInvertibleMatrixError) as err:
+        raise DerivationError("A = W - Gamma is singular: no stationary mean") from err
+    S = solve_lyapunov(A, model.Sigma)
+    S_inv = S.inv().applyfunc(_tidy) if S.free_symbols else S.inv()
+    score = sympy.ImmutableMatrix(-(S_inv * (h - mu)))
+    conjugates = tuple(
+        sympy.expand((model.C[:, k].T * S_inv * (h - mu))[0, 0]) for k in range(model.n_inputs)
+    )
+    law = StationaryLaw(mean=mu, covariance=S, score=score, conjugates=conjugates)
+
+    tau = sympy.Symbol("tau", real=True)
+    propagator = derive_propagator(A, tau)
+
+    n = model.n_hidden
+    moments = []
+    for k in range(order + 1):
+        per_output = []
+        for f in model.readout:
+            table = {}
+            for alpha in itertools.combinations_with_replacement(range(n), k):
+                derivative = sympy.diff(f, *[model.hidden[i] for i in alpha]) if alpha else f
+                value = gaussian_mean(derivative, model.hidden, mu, S) if derivative != 0 else sympy.Integer(0)
+                table[alpha] = _tidy(value) if value.free_symbols else value
+            per_output.append(MappingProxyType(table))
+        moments.append(tuple(per_output))
+
+    degrees = [sympy.Poly(f, *model.hidden).total_degree() if f.is_polynomial(*model.hidden) else None
+               for f in model.readout]
+    degree = None if None in degrees else max(degrees)
+    lags = tuple(sympy.Symbol(f"tau{j + 1}", nonnegative=True) for j in range(max(order, 1)))
+    return KernelSet(model=model, law=law, propagator=propagator, order=order, lags=lags,
+                     moments=tuple(moments), degree=degree)
+
+
+def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int], *, tidy: bool = True) -> sympy.Expr:
+    """Closed form of R^(n)_{f_output; indices}(tau_1..tau_n), n = len(indices) <= kset.order.
+
+    ``tidy`` expands the contraction and collects it over its exponential factors when that stays
+    small (at most :data:`MAX_TIDY_TERMS` terms); the value is the same either way.
+    """
+    n = len(indices)
+    if not 1 <= n <= kset.order:
+        raise DerivationError(f"kernel order {n} is outside 1..{kset.order}")
+    model = kset.model
+    M = kset.moments[n][output]
+    sigma = sympy.Integer(0)
+    directions = []
+    for j, k in enumerate(indices):
+        sigma = sigma + kset.lags[j]
+        directions.append(kset.propagator.at(sigma) * model.C[:, k])
+    total = sympy.Integer(0)
+    for full in itertools.product(range(model.n_hidden), repeat=n):
+        coeff = M[tuple(sorted(full))]
+        if coeff == 0:
+            continue
+        term = coeff
+        for j, i in enumerate(full):
+            term *= directions[j][i]
+        total += term
+    return _collect_exponentials(total) if tidy else total
+
+
+MAX_TIDY_TERMS = 400
+
+
+def _collect_exponentials(expr: sympy.Expr) -> sympy.Expr:
+    expanded = sympy.expand(expr)
+    if len(sympy.Add.make_args(expanded)) > MAX_TIDY_TERMS:
+        return expr
+    combined = sympy.powsimp(expanded, combine="exp")
+    factors = sorted(combined.atoms(sympy.exp), key=sympy.default_sort_key)
+    return sympy.collect(combined, factors) if factors else combined
+
+
+def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
+    """All closed forms of one order, outputs outer and index tuples in lexicographic order."""
+    model = kset.model
+    count = model.n_outputs * model.n_inputs**order
+    if count > MAX_KERNEL_EXPRESSIONS:
+        raise DerivationError(
+            f"order {order} has {count} kernel components; spelling out more than {MAX_KERNEL_EXPRESSIONS} "
+            "closed forms is refused (evaluate them with `volterra-sym kernel` instead)"
+        )
+    return tuple(
+        Kernel(order, q, idx, kernel_expression(kset, q, idx))
+        for q in range(model.n_outputs)
+        for idx in itertools.product(range(model.n_inputs), repeat=order)
+    )

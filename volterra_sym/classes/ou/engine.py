@@ -1,0 +1,76 @@
+"""The Ornstein-Uhlenbeck engine: closed-form kernels of a network with an affine drift (theory.md 4)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+
+import numpy
+import sympy
+
+from ...model import SymbolicModel
+from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_lags
+from .derive import KernelSet, derive_kernels
+from .evaluate import NumericKernels, kernel_values, numeric_kernels
+from .resummation import forced_response, shifted_means
+from .series import series_terms
+
+__all__ = ["OUEngine"]
+
+
+class OUEngine(Engine):
+    """Linear activation: stationary law N(mu, S), e^{A tau} and moment tensors in closed form
+    (:mod:`.derive`), evaluated in float64 (:mod:`.evaluate`); series by linear filters
+    (:mod:`.series`); the driven mean by the exact resummation (:mod:`.resummation`)."""
+
+    name = "ou"
+    method = "closed forms (SymPy) of the Ornstein-Uhlenbeck network"
+    kind = "exact"
+    has_driven_mean = True
+
+    @classmethod
+    def applies(cls, model: SymbolicModel) -> str | None:
+        return None if model.affine else f"the activation {model.spec.activation!r} is not linear"
+
+    @functools.cached_property
+    def derivation(self) -> KernelSet:
+        """The symbolic derivation (parameters kept as symbols)."""
+        return derive_kernels(self.model, order=self.order)
+
+    @functools.cached_property
+    def numeric(self) -> NumericKernels:
+        """Float64 arrays at the engine's parameter values (stability checked there)."""
+        return numeric_kernels(self.derivation, self.values)
+
+    def affine_kernels(self) -> NumericKernels:
+        return self.numeric
+
+    def stationary_mean(self) -> Estimate:
+        return Estimate(self.numeric.stationary_mean.copy(), self.name)
+
+    def kernel(self, lags: Sequence[numpy.typing.ArrayLike]) -> Estimate:
+        return Estimate(kernel_values(self.numeric, check_lags(lags)), self.name)
+
+    def series(self, u: InputSignal, t: float, eps: float, *, order: int | None = None,
+               tol: float | None = None) -> SeriesResult:
+        result = series_terms(self.numeric, u, t, eps, order=self.check_order(order),
+                              **({} if tol is None else {"tol": tol}))
+        return dataclasses.replace(result, engine=self.name)
+
+    def driven_mean(self, u: InputSignal, times: numpy.typing.ArrayLike, eps: float, *,
+                    tol: float = 1e-10) -> Estimate:
+        """E f(mu + xi + eps delta_t), xi ~ N(0, S), without the kernels (theory.md 4)."""
+        nk = self.numeric
+        model = self.model
+        subs = {model.spec.parameters[k]: sympy.Float(v, 30) for k, v in self.values.items()}
+        readout = [sympy.sympify(f).subs(subs) for f in model.readout]
+        delta = forced_response(nk.A, nk.C, u, times)
+        shifts = nk.mu[None, :] + float(eps) * delta
+        return Estimate(shifted_means(readout, model.hidden, shifts, nk.S), self.name)
+
+    def forced_response(self, u: InputSignal, times: numpy.typing.ArrayLike) -> numpy.ndarray:
+        """delta_t = int_0^t e^{A(t-s)} C u_s ds at ``times`` (shape (T, n))."""
+        return forced_response(self.numeric.A, self.numeric.C, u, times)
+
+

@@ -1,0 +1,61 @@
+"""Which engine computes the kernels of a model: the one place that decides.
+
+Engines are tried in :data:`EXACT_ENGINES` order, the first that applies answers; an engine asked
+for by name must apply. ``"linearized"`` (an approximation) is used only when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from ..errors import DerivationError, InputError
+from ..model import SymbolicModel
+from .engine import Engine
+from .gradient.engine import GradientEngine
+from .linearized import LinearizedEngine
+from .ou.engine import OUEngine
+
+__all__ = ["ENGINES", "EXACT_ENGINES", "NoEngineError", "engine_class", "engine_for"]
+
+ENGINES: Mapping[str, type[Engine]] = MappingProxyType({
+    OUEngine.name: OUEngine,
+    GradientEngine.name: GradientEngine,
+    LinearizedEngine.name: LinearizedEngine,
+})
+#: the default: the first of these that applies
+EXACT_ENGINES = (OUEngine.name, GradientEngine.name)
+
+
+class NoEngineError(DerivationError):
+    """No exact engine applies to the model; ``reasons`` maps each engine tried to why not."""
+
+    def __init__(self, message: str, *, reasons: Mapping[str, str]):
+        self.reasons = dict(reasons)
+        super().__init__(message)
+
+
+def engine_class(model: SymbolicModel, engine: str | None = None) -> type[Engine]:
+    """The engine class for ``model``: ``engine`` by name, or the first exact engine that applies."""
+    if engine is not None:
+        if engine not in ENGINES:
+            raise InputError(f"unknown engine {engine!r} (engines: {', '.join(ENGINES)})", field="engine")
+        reason = ENGINES[engine].applies(model)
+        if reason is not None:
+            raise DerivationError(f"engine {engine!r} does not apply to this network: {reason}")
+        return ENGINES[engine]
+    reasons = {}
+    for name in EXACT_ENGINES:
+        reason = ENGINES[name].applies(model)
+        if reason is None:
+            return ENGINES[name]
+        reasons[name] = reason
+    why = "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
+    raise NoEngineError(f"no exact engine computes this network's kernels ({why}); "
+                        "the 'linearized' engine gives an approximation", reasons=reasons)
+
+
+def engine_for(model: SymbolicModel, params: Mapping[str, float] | None = None, *, engine: str | None = None,
+               order: int | None = None) -> Engine:
+    """The engine answering for ``model`` at parameter ``params`` up to ``order`` (default: the spec's)."""
+    return engine_class(model, engine)(model, params, order=order)

@@ -1,0 +1,66 @@
+"""``generate`` and ``check``: stamped, standalone NumPy evaluator modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .args import add_command, add_json, emit_json
+
+__all__ = ["add_parsers"]
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "generate", help="generate a stamped, standalone NumPy evaluator module",
+                    description="Write <name>.py for each spec: a module that imports numpy only and evaluates the "
+                                "kernels, the series of a sampled input and the stationary mean. Its two-line stamp "
+                                "records a hash of every input and of its own text. Nothing is written unless every "
+                                "spec was generated.",
+                    examples=["generate derivations/ou3_cubic.toml",
+                              "generate derivations/*.toml -o build/"])
+    p.add_argument("spec", metavar="SPEC", nargs="+", help="spec file(s) (TOML)")
+    p.add_argument("-o", "--output-dir", metavar="DIR", default=None,
+                   help="folder of the generated <name>.py (default: the spec's folder)")
+    add_json(p)
+    p.set_defaults(run=run_generate)
+
+    p = add_command(sub, "check", help="report generated modules that are stale or hand-edited (exit 1)",
+                    description="Compare each generated module with the spec, templates, generator and SymPy that "
+                                "would generate it now: current (exit 0), or stale, hand-edited, missing or invalid "
+                                "(exit 1). The stamp detects edits and staleness; it does not authenticate.",
+                    examples=["check", "check derivations/ou3_cubic.toml --json"])
+    p.add_argument("spec", metavar="SPEC", nargs="*",
+                   help="spec file(s); default: every derivations/**/*.toml with a generated module beside it")
+    p.add_argument("-o", "--output-dir", metavar="DIR", default=None,
+                   help="folder of the generated modules (default: each spec's folder)")
+    add_json(p)
+    p.set_defaults(run=run_check)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from ..codegen.pipeline import generate_modules
+
+    results = generate_modules(args.spec, args.output_dir)
+    if args.json:
+        emit_json({"written": [r.path.as_posix() for r in results]})
+    else:
+        for result in results:
+            print(f"wrote {result.path.as_posix()}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from ..codegen.pipeline import check_modules, discover_specs
+
+    specs = list(args.spec) if args.spec else discover_specs()
+    statuses = check_modules(specs, args.output_dir) if specs else []
+    ok = all(s.ok for s in statuses)
+    if args.json:
+        emit_json({"ok": ok, "modules": [{"module": s.module, "spec": s.spec, "status": s.state, "detail": s.detail}
+                                         for s in statuses]})
+        return 0 if ok else 1
+    if not statuses:
+        print("no generated modules to check")
+    for status in statuses:
+        print(status.line(), file=sys.stdout if status.ok else sys.stderr)
+    return 0 if ok else 1

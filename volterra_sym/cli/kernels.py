@@ -1,0 +1,136 @@
+"""``derive``, ``kernel`` and ``series``: what an engine computes for one spec."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import InputError
+from .args import (add_command, add_engine, add_input, add_json, add_params, add_spec, emit_json, engine_from,
+                   input_from)
+
+__all__ = ["add_parsers"]
+
+
+def _common(p: argparse.ArgumentParser, *, order_required: bool = False) -> None:
+    add_spec(p)
+    p.add_argument("--order", type=int, required=order_required, help="truncation / kernel order")
+    add_params(p)
+    add_engine(p)
+    add_json(p)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "derive", help="stationary law and closed-form kernels",
+                    description="Derive the stationary law and the response kernels of a network up to an order. "
+                                "For a linear activation every kernel is printed in closed form (symbolic in the "
+                                "spec's parameters); for a reversible nonlinear network the symbolic invariant "
+                                "density, conjugate variables and small-lag Taylor words, with the spectral "
+                                "representation's summary.",
+                    examples=["derive derivations/ou2_symbolic.toml",
+                              "derive derivations/ou3_cubic.toml --order 2 --format latex",
+                              "derive derivations/nonlinear/tanh1_scalar.toml --json"])
+    _common(p)
+    p.add_argument("--format", choices=("text", "latex", "json"), default="text",
+                   help="text (default), LaTeX, or JSON (same as --json)")
+    p.set_defaults(run=run_derive)
+
+    p = add_command(sub, "kernel", help="evaluate R^(n) at given lags",
+                    description="Evaluate the n-th order kernel R^(n)_{f;k1..kn}(tau1..taun) at one set of lags, "
+                                "for every output and input index (array [p][m]...[m]); tau1 = t - s1 is the lag "
+                                "from the latest perturbation.",
+                    examples=["kernel derivations/ou3_cubic.toml --order 2 --lags 0.3,0.5 --json",
+                              "kernel derivations/ou2_symbolic.toml --order 1 --lags 1 --param beta=0",
+                              "kernel derivations/nonlinear/tanh3.toml --order 1 --lags 1 --linearize"])
+    _common(p, order_required=True)
+    p.add_argument("--lags", required=True, help="comma-separated lags tau1,...,taun")
+    p.set_defaults(run=run_kernel)
+
+    p = add_command(sub, "series", help="truncated series terms at time t for inputs u(t)",
+                    description="The terms of the Volterra series of E f(h_t) at time t for inputs given as "
+                                "expressions in t: the stationary mean, then eps^n times each order's simplex "
+                                "integral. With --json, \"exact\" is the all-order driven mean E f(h_t) where the "
+                                "engine has one.",
+                    examples=['series derivations/ou3_cubic.toml --input "sin(t)" --input "cos(2*t)" --t 3 --eps 0.5',
+                              'series derivations/nonlinear/tanh1_scalar.toml --input "sin(t)" --t 2 --eps 0.3 --json'])
+    _common(p)
+    add_input(p)
+    p.add_argument("--eps", type=float, required=True, help="input amplitude")
+    p.set_defaults(run=run_series)
+
+
+def run_derive(args: argparse.Namespace) -> int:
+    from ..report.present import describe
+
+    engine = engine_from(args, order=args.order)
+    engine.check()
+    if args.json or args.format == "json":
+        emit_json(describe(engine, "data"))
+    else:
+        print(describe(engine, args.format))
+    return 0
+
+
+def _lags(args: argparse.Namespace) -> list[float]:
+    try:
+        lags = [float(x) for x in args.lags.split(",")] if args.lags.strip() else []
+    except ValueError as err:
+        raise InputError(f"{args.lags!r} is not a comma-separated list of numbers", field="lags") from err
+    if len(lags) != args.order:
+        raise InputError(f"{len(lags)} lag(s) given for order {args.order}; give exactly {args.order}", field="lags")
+    return lags
+
+
+def run_kernel(args: argparse.Namespace) -> int:
+    import numpy
+
+    from ..spec import LIMITS
+
+    if not 0 <= args.order <= LIMITS["order"]:
+        raise InputError(f"order {args.order} is outside 0..{LIMITS['order']}", field="order")
+    lags = _lags(args)
+    engine = engine_from(args, order=args.order)
+    answer = engine.kernel(lags)
+    value = answer.value
+    if args.json:
+        data = {"engine": engine.name, "order": args.order, "lags": lags, "value": value.tolist(),
+                "shape": list(value.shape), "axes": ["output"] + [f"input_{j + 1}" for j in range(args.order)]}
+        if answer.error is not None:
+            data["error_estimate"] = answer.error
+        if answer.stderr is not None:
+            data["stderr"] = answer.stderr.tolist()
+        emit_json(data)
+    else:
+        if not numpy.all(numpy.isfinite(value)):
+            raise InputError("the result is not finite (arguments out of range)")
+        print(f"R^({args.order}) at lags {lags}, shape [p][m]^n = {list(value.shape)} ({engine.name} engine):")
+        print(numpy.array2string(value, precision=15))
+    return 0
+
+
+def run_series(args: argparse.Namespace) -> int:
+    import numpy
+
+    engine = engine_from(args, order=args.order)
+    u = input_from(args, engine.model.spec, engine.values)
+    result = engine.series(u, args.t, args.eps, order=args.order)
+    exact = None
+    if args.json and engine.has_driven_mean:
+        exact = engine.driven_mean(u, [0.0, args.t], args.eps).value[-1]
+    if args.json:
+        data = {"engine": engine.name, "t": args.t, "eps": args.eps, "order": len(result.terms) - 1,
+                "terms": result.terms.tolist(), "total": result.total.tolist(),
+                "error_estimate": result.error_estimate}
+        if result.stderr is not None:
+            data["stderr"] = result.stderr.tolist()
+        if exact is not None:
+            data["exact"] = exact.tolist()
+        emit_json(data)
+    else:
+        if not numpy.all(numpy.isfinite(result.terms)):
+            raise InputError("the series is not finite (arguments out of range)")
+        print(f"series at t = {args.t:g}, eps = {args.eps:g} ({engine.name} engine, {result.steps} steps, "
+              f"estimated error {result.error_estimate:.1e}):")
+        for n, term in enumerate(result.terms):
+            print(f"  order {n}: {numpy.array2string(term, precision=12)}")
+        print(f"  total:   {numpy.array2string(result.total, precision=12)}")
+    return 0

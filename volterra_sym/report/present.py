@@ -1,0 +1,210 @@
+"""Human and machine readable views of a derivation (``volterra-sym derive``).
+
+Indices shown to people are 1-based (f1, u1, h1) like the spec's names; JSON arrays are 0-based
+lists in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sympy
+
+from ..classes.ou.derive import KernelSet, kernel_expressions
+
+__all__ = ["describe", "derivation_dict", "format_text", "format_latex", "format_json", "gradient_dict",
+           "format_gradient"]
+
+
+def _matrix(m: sympy.MatrixBase, to_str) -> list[list[str]]:
+    return [[to_str(m[i, j]) for j in range(m.shape[1])] for i in range(m.shape[0])]
+
+
+def derivation_dict(kset: KernelSet, to_str=sympy.sstr) -> dict[str, Any]:
+    """Plain data of a derivation; expressions rendered with ``to_str``."""
+    model = kset.model
+    spec = model.spec
+    kernels = []
+    for n in range(1, kset.order + 1):
+        if kset.vanishes(n):
+            continue
+        for k in kernel_expressions(kset, n):
+            kernels.append({"order": n, "output": k.output, "indices": list(k.indices),
+                            "lags": [str(t) for t in kset.lags[:n]], "expr": to_str(k.expr)})
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "n_hidden": model.n_hidden,
+        "n_inputs": model.n_inputs,
+        "n_outputs": model.n_outputs,
+        "n_noise": spec.sigma.shape[1],
+        "activation": spec.activation,
+        "parameters": dict(spec.defaults),
+        "order": kset.order,
+        "readout": [to_str(f) for f in model.readout],
+        "A": _matrix(model.A, to_str),
+        "Sigma": _matrix(model.Sigma, to_str),
+        "mu": [to_str(x) for x in kset.law.mean],
+        "S": _matrix(kset.law.covariance, to_str),
+        "conjugates": [to_str(a) for a in kset.law.conjugates],
+        "propagator": {"method": kset.propagator.method, "tau": str(kset.propagator.tau),
+                       "matrix": _matrix(kset.propagator.matrix, to_str)},
+        "stationary_mean": [to_str(m) for m in kset.stationary_mean],
+        "degree": kset.degree,
+        "finite_series": kset.degree is not None,
+        "kernels": kernels,
+    }
+
+
+def format_json(kset: KernelSet) -> str:
+    return json.dumps(derivation_dict(kset), indent=2)
+
+
+def format_text(kset: KernelSet) -> str:
+    d = derivation_dict(kset)
+    out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
+           f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
+           f"r = {d['n_noise']} noise channels, activation {d['activation']}, order {d['order']}"]
+    if d["parameters"]:
+        out.append("  parameters (defaults): " + ", ".join(f"{k} = {v:g}" for k, v in d["parameters"].items()))
+    out.append("")
+    out.append(f"A = W - Gamma = {_rows(d['A'])}")
+    out.append(f"Sigma = sigma sigma^T = {_rows(d['Sigma'])}")
+    out.append("Stationary law N(mu, S):")
+    out.append(f"  mu = {_rows([[x] for x in d['mu']])}")
+    out.append(f"  S  = {_rows(d['S'])}")
+    out.append("Conjugate variables A_k(h) = C_k^T S^-1 (h - mu):")
+    out.extend(f"  A_{k + 1}(h) = {a}" for k, a in enumerate(d["conjugates"]))
+    prop = d["propagator"]
+    out.append(f"Propagator e^(A tau) [{prop['method']}]:")
+    for i, row in enumerate(prop["matrix"]):
+        for j, entry in enumerate(row):
+            out.append(f"  [{i + 1},{j + 1}] = {entry}")
+    out.append("Stationary mean <f>_inf:")
+    out.extend(f"  f{q + 1} = {f}  ->  {m}" for q, (f, m) in enumerate(zip(d["readout"], d["stationary_mean"])))
+    out.append("Kernels R^(n)_{f;k1..kn}(tau1..taun), lags tau1 = t - s1, tauj = s(j-1) - sj:")
+    for k in d["kernels"]:
+        idx = ",".join(str(i + 1) for i in k["indices"])
+        out.append(f"  R^({k['order']})_{{f{k['output'] + 1};{idx}}}({', '.join(k['lags'])}) = {k['expr']}")
+    if d["degree"] is not None:
+        out.append(f"Finite series: polynomial readout of degree {d['degree']}, so R^(n) = 0 for n > {d['degree']}.")
+    else:
+        out.append("Infinite series: the readout is not polynomial; every order contributes "
+                   "(E[...] are Gaussian expectations under N(mu, S), evaluated numerically).")
+    return "\n".join(out)
+
+
+def format_latex(kset: KernelSet) -> str:
+    d = derivation_dict(kset, to_str=sympy.latex)
+    lines = [f"% {d['name']}: {d['description']}",
+             r"A = " + sympy.latex(kset.model.A),
+             r"\mu = " + sympy.latex(kset.law.mean),
+             r"S = " + sympy.latex(kset.law.covariance),
+             r"e^{A\tau} = " + sympy.latex(kset.propagator.matrix)]
+    for q, m in enumerate(d["stationary_mean"]):
+        lines.append(rf"\langle f_{{{q + 1}}} \rangle_\infty = {m}")
+    for k in d["kernels"]:
+        idx = "".join(str(i + 1) for i in k["indices"])
+        lags = ", ".join(rf"\tau_{{{j + 1}}}" for j in range(k["order"]))
+        lines.append(rf"R^{{({k['order']})}}_{{f_{{{k['output'] + 1}}};{idx}}}({lags}) = {k['expr']}")
+    return "\n".join(lines)
+
+
+def _rows(rows: list[list[str]]) -> str:
+    return "[" + "; ".join(", ".join(r) for r in rows) + "]"
+
+
+def gradient_dict(law, sk, to_str=sympy.sstr, taylor_order: int = 3) -> dict[str, Any]:
+    """Plain data of a gradient-class derivation: the symbolic law, Taylor words and spectral summary."""
+    from ..classes.gradient.law import taylor_words
+    from ..classes.gradient.spectral import density_means
+
+    model = law.model
+    spec = model.spec
+    words = []
+    for q in range(model.n_outputs):
+        for k in range(model.n_inputs):
+            exprs = taylor_words(law, q, k, taylor_order)
+            means = density_means(sk, exprs)
+            words.append({"output": q, "input": k,
+                          "words": [{"p": p, "integrand": to_str(e), "mean": float(v)}
+                                    for p, (e, v) in enumerate(zip(exprs, means))]})
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "class": "gradient (reversible)",
+        "n_hidden": model.n_hidden,
+        "n_inputs": model.n_inputs,
+        "n_outputs": model.n_outputs,
+        "activation": spec.activation,
+        "parameters": dict(sk.values),
+        "order": sk.order,
+        "readout": [to_str(f) for f in model.readout],
+        "drift": [to_str(F) for F in model.drift],
+        "noise_variance": to_str(law.noise_variance),
+        "potential": to_str(law.potential),
+        "log_density": to_str(law.log_density),
+        "score": [to_str(x) for x in law.score],
+        "conjugates": [to_str(a) for a in law.conjugates],
+        "stationary_mean": [float(x) for x in sk.stationary_mean],
+        "taylor": words,
+        "spectral": {"nodes_per_axis": sk.nodes, "modes": int(len(sk.lam)), "box": [list(b) for b in sk.box],
+                     "relaxation_rates": [float(x) for x in sk.lam[1:4]], "error_estimate": sk.error_estimate},
+    }
+
+
+def format_gradient(law, sk, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(gradient_dict(law, sk), indent=2)
+    if fmt == "latex":
+        d = gradient_dict(law, sk, to_str=sympy.latex)
+        lines = [f"% {d['name']}: {d['description']}", rf"U(h) = {d['potential']}",
+                 rf"\rho_\infty(h) \propto \exp\left({d['log_density']}\right)"]
+        lines += [rf"A_{{{k + 1}}}(h) = {a}" for k, a in enumerate(d["conjugates"])]
+        return "\n".join(lines)
+    d = gradient_dict(law, sk)
+    out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
+           f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
+           f"activation {d['activation']}, gradient class (F = -grad U, Sigma = s^2 I)", ""]
+    out.append("Drift F(h) = " + _rows([[x] for x in d["drift"]]))
+    out.append(f"Noise variance s^2 = {d['noise_variance']}")
+    out.append(f"Potential U(h) = {d['potential']}")
+    out.append(f"Invariant density rho_inf(h) ~ exp({d['log_density']})")
+    out.append("Score grad log rho_inf = 2F/s^2 = " + _rows([[x] for x in d["score"]]))
+    out.append("Conjugate variables A_k(h) = -C_k . grad log rho_inf:")
+    out.extend(f"  A_{k + 1}(h) = {a}" for k, a in enumerate(d["conjugates"]))
+    out.append("Stationary mean <f>_inf (spectral): " + ", ".join(f"{v:.12g}" for v in d["stationary_mean"]))
+    out.append("Small-lag expansion R^(1)_{f;k}(tau) = sum_p tau^p/p! <C_k . grad L0^p f>_inf:")
+    for w in d["taylor"]:
+        for item in w["words"]:
+            out.append(f"  f{w['output'] + 1}, k={w['input'] + 1}, p={item['p']}: <{item['integrand']}> = "
+                       f"{item['mean']:.12g}")
+    sp = d["spectral"]
+    out.append(f"Kernels: Fourier spectral method, {sp['nodes_per_axis']} nodes per axis, {sp['modes']} modes, "
+               f"relaxation rates {', '.join(f'{x:.6g}' for x in sp['relaxation_rates'])}, "
+               f"resolution change {sp['error_estimate']:.1e}; evaluate with `volterra-sym kernel`.")
+    return "\n".join(out)
+
+
+def _ou(engine, fmt: str):
+    kset = engine.derivation
+    if fmt == "data":
+        return {"engine": engine.name, **derivation_dict(kset)}
+    return {"text": format_text, "latex": format_latex}[fmt](kset)
+
+
+def _gradient(engine, fmt: str):
+    if fmt == "data":
+        return {"engine": engine.name, **gradient_dict(engine.law, engine.representation)}
+    return format_gradient(engine.law, engine.representation, fmt)
+
+
+#: how each engine's derivation is shown (a new engine adds its presenter here)
+PRESENTERS = {"ou": _ou, "linearized": _ou, "gradient": _gradient}
+
+
+def describe(engine, fmt: str = "text"):
+    """The derivation behind ``engine``: ``fmt`` ``"text"`` or ``"latex"`` (a string) or ``"data"``
+    (a JSON-ready dict carrying ``"engine"``)."""
+    return PRESENTERS[engine.name](engine, fmt)

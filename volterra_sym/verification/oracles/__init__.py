@@ -1,0 +1,1 @@
+"""Independent routes used by the claims; none of them calls the engine they check."""
