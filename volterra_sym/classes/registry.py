@@ -56,6 +56,7 @@ def engine_class(model: SymbolicModel, engine: str | None = None) -> type[Engine
 
 
 def engine_for(model: SymbolicModel, params: Mapping[str, float] | None = None, *, engine: str | None = None,
-               order: int | None = None) -> Engine:
-    """The engine answering for ``model`` at parameter ``params`` up to ``order`` (default: the spec's)."""
-    return engine_class(model, engine)(model, params, order=order)
+               order: int | None = None, **options) -> Engine:
+    """The engine answering for ``model`` at parameter ``params`` up to ``order`` (default: the spec's);
+    ``options`` go to the engine's constructor (e.g. paths and seed of a statistical engine)."""
+    return engine_class(model, engine)(model, params, order=order, **options)
