@@ -34,7 +34,9 @@ KernelCallable = Callable[..., numpy.ndarray]
 @dataclass(frozen=True, slots=True)
 class ClaimResult:
     """Outcome of one claim. ``status`` is "passed", "failed" or "skipped"; ``digits`` is the
-    number of agreeing significant digits at the worst point (None if nothing was compared)."""
+    number of agreeing significant digits at the worst point (None if nothing was compared).
+    ``independent`` is False for a self-consistency check (the engine against its own closed forms,
+    operators or recorded values) and True for a route that shares nothing with the engine."""
 
     name: str
     status: str
@@ -45,6 +47,7 @@ class ClaimResult:
     checked: int = 0
     skipped: int = 0
     seconds: float = 0.0
+    independent: bool = True
 
     def __post_init__(self) -> None:
         assert self.status in ("passed", "failed", "skipped")
@@ -58,7 +61,7 @@ class ClaimResult:
         return {"name": self.name, "passed": self.passed, "status": self.status,
                 "digits": None if self.digits is None else round(self.digits, 2), "required": self.required,
                 "detail": self.detail, "worst": self.worst, "checked": self.checked, "skipped": self.skipped,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "independent": self.independent}
 
 
 @dataclass(frozen=True, slots=True)
