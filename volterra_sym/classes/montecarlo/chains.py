@@ -56,6 +56,7 @@ class Chains:
     scheme: str
     dt: float
     burn_steps: int
+    start_law: tuple[numpy.ndarray, numpy.ndarray] | None = None  # (centre, root); default: the Gaussian start
 
     def steppers(self, drive: numpy.ndarray | None = None, eps: float = 0.0) -> tuple[Stepper, Stepper | None]:
         """Steppers of the network and the linearization (``drive``: u on the grid, (steps + 1, m))."""
@@ -71,9 +72,9 @@ class Chains:
         return NoiseWeights(self.steppers()[0].noise_matrix)
 
     def start(self, z0: numpy.ndarray) -> numpy.ndarray:
-        """States (1, blocks, n, size) from standard normals (blocks, n, size): the stationary law of
-        an affine network (centred state for the exact step), else the linearized Gaussian law."""
-        centre, root = start_law(self.net)
+        """States (1, blocks, n, size) from standard normals (blocks, n, size): ``start_law``, or the
+        Gaussian law of :func:`volterra_sym.stepping.start_law` (centred state for the exact step)."""
+        centre, root = start_law(self.net) if self.start_law is None else self.start_law
         h = root @ z0
         if self.scheme != "exact":
             h += centre[:, None]

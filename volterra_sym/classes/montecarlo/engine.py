@@ -20,12 +20,13 @@ import numpy
 
 from ...errors import DerivationError, InputError
 from ...model import SymbolicModel, numeric_matrix
-from ...network import NumericSRNN, numeric_srnn
+from ...network import NumericSRNN, numeric_srnn, sqrtm_psd
 from ...simulate import MAX_PATH_STEPS, MAX_PATHS
 from ...stepping import BLOCK, MAX_STEPS, Stepper, coupled_burn_in, start_law
 from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_lags
 from ..linearized import LinearizedEngine
 from .chains import Chains, run_paths
+from .discrete import LinearChain
 from .kernels import KernelObserver, kernel_plan
 from .series import DrivenObserver, SeriesObserver
 from .weights import stencil_1d
@@ -176,12 +177,26 @@ class MonteCarloEngine(Engine):
         centre, root = start_law(net)
         return coupled_burn_in(net, stepper, centre, root, self.dt, self.seed) * self.dt
 
+    def linear_chain(self, dt: float) -> LinearChain:
+        """The linearized network (the network itself when affine) as the scheme steps it with ``dt``:
+        the control variate's exact expectations, and the stationary start of an affine network."""
+        cache = self.__dict__.setdefault("_linear_chains", {})
+        if dt not in cache:
+            lin = self.linear.linear_model
+            net = self.net if self.model.affine else self.linear_net
+            cache[dt] = LinearChain(net, self.scheme, dt, lin.readout, lin.hidden)
+        return cache[dt]
+
     def chains(self, dt: float) -> Chains:
         burn = math.ceil(self.burn_in / dt - 1e-9) if self.burn_in > 0 else 0
         if burn > MAX_STEPS:
             raise InputError(f"a burn-in of {self.burn_in:g} needs {burn} steps of {dt:g} (limit {MAX_STEPS})",
                              field="dt")
-        return Chains(self.net, self.linear_net, self.scheme, dt, burn)
+        start = None
+        if self.model.affine:  # the scheme's own stationary law: no burn-in, no transient
+            chain = self.linear_chain(dt)
+            start = (chain.mu, sqrtm_psd(chain.S))
+        return Chains(self.net, self.linear_net, self.scheme, dt, burn, start)
 
     def _run(self, chains: Chains, observer, steps: int, *, drive=None, eps: float = 0.0, per_path_bytes: int = 0):
         work = self.paths * (chains.burn_steps + steps)
@@ -223,7 +238,7 @@ class MonteCarloEngine(Engine):
         p = self.model.n_outputs
         observer = KernelObserver(plan, window, self.net.C, chains.weights(), p, control=self.control)
         stats = self._run(chains, observer, window)
-        pooled = stats.pooled(self.linear.stationary_mean().value if self.control else None)
+        pooled = stats.pooled(self.linear_chain(self.dt).moments(0)[0] if self.control else None)
         return Estimate(pooled.value, self.name, stderr=pooled.stderr,
                         info=self._info(chains, pooled, (p,), window=window * self.dt))
 
@@ -254,8 +269,8 @@ class MonteCarloEngine(Engine):
         stats = self._run(chains, observer, steps, per_path_bytes=8 * copies * (node_values + plan.depth * m + p))
         exact = None
         if self.control:
-            exact = numpy.concatenate([self.linear.kernel(arrays).value.reshape(-1),
-                                       self.linear.stationary_mean().value])
+            chain = self.linear_chain(self.dt)
+            exact = numpy.concatenate([chain.kernel_points(plan), chain.moments(0)[0]])
         pooled = stats.pooled(exact)
         full = shape + (p,) + (m,) * n
         size = int(numpy.prod(full))
@@ -290,7 +305,7 @@ class MonteCarloEngine(Engine):
         observer = SeriesObserver(weights.shift_weights(shifts), float(weights.bracket(shifts).sum()), windows,
                                   order, eps, p, control=self.control)
         stats = self._run(chains, observer, windows * steps)
-        exact = self.linear.series(u, t, eps, order=order).terms.reshape(-1) if self.control else None
+        exact = self.linear_chain(dt).series_terms(shifts, eps, order).reshape(-1) if self.control else None
         pooled = stats.pooled(exact)
         terms[1:] = pooled.value.reshape(order + 1, p)[1:]
         stderr[1:] = pooled.stderr.reshape(order + 1, p)[1:]
@@ -339,7 +354,12 @@ class MonteCarloEngine(Engine):
         p = self.model.n_outputs
         observer = DrivenObserver(nodes, weights, p, control=self.control)
         stats = self._run(chains, observer, int(nodes.max()), drive=drive, eps=eps)
-        exact = self.linear.driven_mean(u, times, eps).value.reshape(-1) if self.control else None
+        exact = None
+        if self.control:
+            grid = numpy.unique(nodes)
+            forcing = chains.steppers(drive, eps)[0].forcing if self.scheme == "exact" else None
+            means = self.linear_chain(dt).driven_means(drive, forcing, eps, grid)
+            exact = numpy.einsum("ts,tsp->tp", weights, means[numpy.searchsorted(grid, nodes)]).reshape(-1)
         pooled = stats.pooled(exact)
         shape = (len(times), p)
         return Estimate(pooled.value.reshape(shape), self.name, stderr=pooled.stderr.reshape(shape),
