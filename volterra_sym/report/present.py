@@ -211,7 +211,7 @@ def monte_carlo_dict(engine) -> dict[str, Any]:
     info = mean.info
     linear = None
     if engine.net.A is not None:
-        lin = engine.linear
+        lin = engine.linearization
         linear = {"fixed_point": [float(x) for x in lin.linear_model.fixed_point],
                   "A": engine.net.A.tolist(),
                   "eigenvalues": [[float(z.real), float(z.imag)] for z in numpy.linalg.eigvals(engine.net.A)],

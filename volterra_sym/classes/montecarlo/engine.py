@@ -141,7 +141,7 @@ class MonteCarloEngine(Engine):
         return self.control_option
 
     @functools.cached_property
-    def linear(self) -> LinearizedEngine:
+    def linearization(self) -> LinearizedEngine:
         """The linearized network's closed forms (the control variate's expectations)."""
         return LinearizedEngine(self.model, self.values, order=self.order)
 
@@ -149,7 +149,7 @@ class MonteCarloEngine(Engine):
     def linear_net(self) -> NumericSRNN | None:
         if not self.control:
             return None
-        return self.net if self.model.affine else numeric_srnn(self.linear.linear_model, {})
+        return self.net if self.model.affine else numeric_srnn(self.linearization.linear_model, {})
 
     @functools.cached_property
     def dt(self) -> float:
@@ -182,7 +182,7 @@ class MonteCarloEngine(Engine):
         the control variate's exact expectations, and the stationary start of an affine network."""
         cache = self.__dict__.setdefault("_linear_chains", {})
         if dt not in cache:
-            lin = self.linear.linear_model
+            lin = self.linearization.linear_model
             net = self.net if self.model.affine else self.linear_net
             cache[dt] = LinearChain(net, self.scheme, dt, lin.readout, lin.hidden)
         return cache[dt]

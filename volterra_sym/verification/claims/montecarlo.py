@@ -66,14 +66,11 @@ class MonteCarloRun:
     def variant(self, model=None, params=None, **changes) -> MonteCarloEngine:
         """An mc engine with the run's options changed (``model``/``params``: another network)."""
         e = self.engine
-        options = {"paths": e.paths, "seed": e.seed, "dt": e.dt, "window": e.window,
-                   "burn_in": None if e.model.affine else e.burn_in, "scheme": e.scheme,
-                   "control_variate": e.control, "order": e.order}
+        options = {"paths": e.paths, "seed": e.seed, "dt": e.dt, "window": e.window, "burn_in": e.burn_in,
+                   "scheme": e.scheme, "control_variate": e.control, "order": e.order}
         options.update(changes)
-        model = e.model if model is None else model
-        if model.affine:
-            options["burn_in"] = None
-        return MonteCarloEngine(model, e.values if params is None else params, **options)
+        return MonteCarloEngine(e.model if model is None else model, e.values if params is None else params,
+                                **options)
 
     def describe(self) -> list[dict]:
         out = [{"kind": "kernel", "order": n, "lags": list(lags)} for n in self.orders for lags in self.lags[n]]
@@ -131,11 +128,12 @@ def exact_engine(run: MonteCarloRun) -> ClaimResult:
 
 def linearized_network(run: MonteCarloRun) -> ClaimResult:
     e = run.engine
-    if e.model.affine:
-        return skipped_claim("linearized_network", MC_SIGMAS, "the network is affine: exact_engine compares it")
+    if e.net.A is not None and e.linearization.kind == "exact":
+        return skipped_claim("linearized_network", MC_SIGMAS, "the network is its own linearization: "
+                             "exact_engine compares it")
     if e.net.A is None:
         return skipped_claim("linearized_network", MC_SIGMAS, "no stable fixed point to linearize about")
-    lin = e.linear
+    lin = e.linearization
     estimator = run.variant(model=lin.linear_model, params={}, control_variate=False, seed=e.seed + 1)
     rows = _kernel_rows(run, estimator, lin)
     return _compare("linearized_network", rows, f"the estimator ({e.scheme}, dt {e.dt:.4g}, {e.paths} paths, "
