@@ -144,8 +144,9 @@ def run_paths(chains: Chains, observer: Observer, *, paths: int, seed: int, step
             check_finite(h, f"step {steps}")
             Y, L = observer.end()
             if not numpy.all(numpy.isfinite(Y)) or (L is not None and not numpy.all(numpy.isfinite(L))):
-                raise DerivationError("the Monte-Carlo weights overflowed (not finite): use fewer steps per "
-                                      "window, a larger dt or a smaller input")
+                raise DerivationError("the Monte-Carlo estimate is not finite (the readout or the weights "
+                                      "overflowed on the simulated paths): check the readout's domain, or use a "
+                                      "shorter horizon or a smaller input")
             for a, j in enumerate(chunk):
                 stats.add_block(j, Y[:, a], None if L is None else L[:, a])
     finally:

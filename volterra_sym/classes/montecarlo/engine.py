@@ -253,6 +253,9 @@ class MonteCarloEngine(Engine):
                              "input have every order", field="order")
         shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
         p, m = self.model.n_outputs, self.model.n_inputs
+        if 0 in shape:
+            empty = numpy.zeros(shape + (p,) + (m,) * n)
+            return Estimate(empty, self.name, stderr=empty.copy())
         chains = self.chains(self.dt)
         window = max(1, round(self.window / self.dt))
         plan = kernel_plan(arrays, self.dt, _OFFSET[self.scheme])

@@ -96,5 +96,5 @@ def stencil_2d(x1: numpy.ndarray, x2: numpy.ndarray) -> tuple[numpy.ndarray, num
     i2, w2 = stencil_1d(x2)
     P = len(i1)
     nodes = numpy.stack([numpy.repeat(i1, STENCIL_POINTS, axis=1), numpy.tile(i2, (1, STENCIL_POINTS))], axis=-1)
-    weights = (w1[:, :, None] * w2[:, None, :]).reshape(P, -1)
+    weights = (w1[:, :, None] * w2[:, None, :]).reshape(P, STENCIL_POINTS**2)
     return nodes, weights
