@@ -236,3 +236,17 @@ def test_cli_verify(capsys):
     assert data["engine"] == "mc" and data["passed"]
     assert claims["exact_engine"]["status"] == "passed" and claims["exact_engine"]["independent"]
     assert claims["stderr_scaling"]["independent"] is False
+
+
+def test_verify_claims_pass_and_have_teeth():
+    from dataclasses import replace
+
+    from volterra_sym.verification.runner import verify_engine
+
+    engine = engine_for(_model(DERIV / "ou2_quadratic.toml"), engine="mc", order=2, paths=512, seed=1, window=10.0)
+    report = verify_engine(engine, samples=1)
+    assert report.passed and report.claim("exact_engine").status == "passed"
+    assert report.claim("exact_engine").independent and not report.claim("stderr_scaling").independent
+    honest = engine.kernel
+    engine.kernel = lambda lags: (lambda e: replace(e, value=e.value + 6 * e.stderr))(honest(lags))
+    assert verify_engine(engine, samples=1, claims=["exact_engine"]).claim("exact_engine").status == "failed"

@@ -104,11 +104,12 @@ def _compare(name: str, rows: list[tuple[str, numpy.ndarray, numpy.ndarray, nump
 
 
 def _kernel_rows(run: MonteCarloRun, engine: MonteCarloEngine, reference) -> list:
+    """One row per sample point: (label, estimate, stderr, reference), entries (p,) + (m,) * n."""
     rows = []
     for n in run.orders:
         lags = run.lag_arrays(n)
-        est = engine.kernel(lags)
-        rows.append((f"R^({n}) at {run.lags[n]}", est.value, est.stderr, reference.kernel(lags).value))
+        est, ref = engine.kernel(lags), reference.kernel(lags).value
+        rows += [(f"R^({n}) at {run.lags[n][i]}", est.value[i], est.stderr[i], ref[i]) for i in range(len(ref))]
     return rows
 
 
@@ -134,7 +135,7 @@ def linearized_network(run: MonteCarloRun) -> ClaimResult:
     if e.net.A is None:
         return skipped_claim("linearized_network", MC_SIGMAS, "no stable fixed point to linearize about")
     lin = e.linearization
-    estimator = run.variant(model=lin.linear_model, params={}, control_variate=False, seed=e.seed + 1)
+    estimator = run.variant(model=lin.linear_model, params={}, control_variate=False, seed=e.seed + 1, burn_in=None)
     rows = _kernel_rows(run, estimator, lin)
     return _compare("linearized_network", rows, f"the estimator ({e.scheme}, dt {e.dt:.4g}, {e.paths} paths, "
                     "no control variate) on the linearized network vs its closed forms", independent=True)
@@ -191,7 +192,8 @@ def control_variate(run: MonteCarloRun) -> ClaimResult:
     for n in run.orders:
         lags = run.lag_arrays(n)
         a, b = e.kernel(lags), plain.kernel(lags)
-        rows.append((f"R^({n}) at {run.lags[n]}", a.value, numpy.hypot(a.stderr, b.stderr), b.value))
+        se = numpy.hypot(a.stderr, b.stderr)
+        rows += [(f"R^({n}) at {run.lags[n][i]}", a.value[i], se[i], b.value[i]) for i in range(len(se))]
         reductions.append(numpy.asarray(a.info["variance_reduction"], dtype=float).ravel())
     vr = numpy.concatenate(reductions)
     vr = vr[numpy.isfinite(vr)]
