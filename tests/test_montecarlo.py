@@ -251,3 +251,15 @@ def test_verify_claims_pass_and_have_teeth():
     honest = engine.kernel
     engine.kernel = lambda lags: (lambda e: replace(e, value=e.value + 6 * e.stderr))(honest(lags))
     assert verify_engine(engine, samples=1, claims=["exact_engine"]).claim("exact_engine").status == "failed"
+
+
+def test_report_draws_the_monte_carlo_kernels(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["report", str(DERIV / "nonlinear" / "tanh1_scalar.toml"), "--input", "sin(t)", "--engine", "mc",
+                 "--paths", "512", "--t", "1", "--times", "5", "--order", "2", "--no-figures", "-o", str(out),
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["mc_paths"] == 512 and data["mc_kernel_max_abs_z"] <= SIGMAS
+    rows = (out / "kernels_r1_mc.csv").read_text().splitlines()
+    assert rows[0] == 'tau,"R1_mc[f1,u1]","stderr[f1,u1]"' and len(rows) == 12
+    assert "Monte-Carlo engine" in (out / "report.md").read_text()
