@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy
 
@@ -38,13 +38,15 @@ class Estimate:
 
     ``error`` is the engine's estimate of the absolute error of ``value`` (deterministic engines;
     ``None`` when the method is exact up to rounding); ``stderr`` is a standard error with the
-    shape of ``value`` (statistical engines).
+    shape of ``value`` (statistical engines); ``info`` holds how a statistical answer was obtained
+    (paths, seed, time step, control variate and its measured variance reduction).
     """
 
     value: numpy.ndarray
     engine: str
     error: float | None = None
     stderr: numpy.ndarray | None = None
+    info: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class SeriesResult:
     error_estimate: float
     engine: str = ""
     stderr: numpy.ndarray | None = None  # statistical engines: same shape as terms
+    info: Mapping[str, Any] | None = None  # statistical engines: how the terms were estimated
 
     @property
     def total(self) -> numpy.ndarray:

@@ -123,6 +123,9 @@ def _closed_forms(args: argparse.Namespace, order: int | None = None):
     """The engine for SPEC and its closed-form kernels (OU or linearized engines), refused otherwise."""
     engine = engine_from(args, order=order)
     nk = engine.affine_kernels()
+    if nk is None and engine.kind == "statistical":
+        raise InputError(f"the {engine.name} engine gives Monte-Carlo estimates, not the closed-form kernels the "
+                         "response feature is built from: use an exact engine or --linearize", field="engine")
     if nk is None:
         raise InputError(f"the {engine.name} engine has no drift matrix: add --linearize for the linearized "
                          "network's", field="engine")

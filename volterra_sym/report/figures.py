@@ -47,6 +47,9 @@ def render_figures(report: ResponseReport, *, dpi: int = 100) -> dict[str, bytes
             if K.r1_linearized is not None:
                 ax.plot(K.lags, K.r1_linearized[:, q, k], ls="--", color=line.get_color(),
                         label=f"{outs[q]}, {ins[k]} linearized")
+            if K.mc_r1 is not None:
+                ax.errorbar(K.mc_lags, K.mc_r1[:, q, k], yerr=2 * K.mc_r1_stderr[:, q, k], fmt="o", ms=3,
+                            color=line.get_color(), label=f"{outs[q]}, {ins[k]} Monte Carlo (+-2 s.e.)")
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set(xlabel="lag tau", ylabel="R^(1)(tau)", title=f"{name}: first-order kernel{lin}")
     ax.legend(fontsize="small")
