@@ -15,9 +15,11 @@ on request (``scalar_term=True``)::
 
 Routes
 ------
-- :func:`signature`: sampled path, read as piecewise linear; delegated to pysiglib (exact).
+- :func:`signature`: sampled path, read as piecewise linear (exact). Computed by pysiglib (C++)
+  when the ``[signature]`` extra is installed, otherwise by a vectorised NumPy Chen reduction
+  (same numbers up to rounding, several times slower on long paths); see :func:`signature_backend`.
 - :func:`smooth_signature`: a path given by its velocity ``X'(r)``; spectral integration on
-  Chebyshev-Gauss-Lobatto nodes, level by level (see :func:`smooth_signature`).
+  Chebyshev-Gauss-Lobatto nodes, level by level (see :func:`smooth_signature`). Pure NumPy.
 - :func:`signature_reference`: a short pure-NumPy Chen recursion, kept as the reference for tests.
 """
 
@@ -31,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.polynomial import chebyshev as _cheb
 
-from ..errors import InputError
+from ..errors import InputError, MissingExtraError
 
 __all__ = [
     "MAX_SIG_LENGTH",
@@ -40,6 +42,8 @@ __all__ = [
     "signature_reference",
     "chen_product",
     "smooth_signature",
+    "signature_backend",
+    "SIGNATURE_HINT",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -48,11 +52,53 @@ MAX_SIG_LENGTH = 10_000_000
 """Largest number of signature terms (per path) accepted before raising :class:`InputError`."""
 
 
-def _pysiglib() -> Any:
-    # pysiglib imports torch (about a second); keep `import volterra_sym.signature` cheap.
-    import pysiglib
+SIGNATURE_HINT = "pip install 'volterra-sym[signature]' (pysiglib, which imports torch)"
+"""How to install the optional C++ signature backend."""
 
-    return pysiglib
+BACKENDS = ("auto", "pysiglib", "numpy")
+
+_PYSIGLIB: list[Any] = []  # [module] or [None] once looked up
+
+
+def _pysiglib(required: bool = False) -> Any:
+    """pysiglib, or ``None`` when it is not installed (``required``: raise with the install hint)."""
+    # pysiglib imports torch (about a second): looked up on first use only.
+    if not _PYSIGLIB:
+        try:
+            import pysiglib
+        except (ImportError, OSError):  # OSError: a torch build whose shared libraries do not load
+            pysiglib = None
+        _PYSIGLIB.append(pysiglib)
+    if _PYSIGLIB[0] is None and required:
+        raise MissingExtraError(f"backend 'pysiglib' is not installed: {SIGNATURE_HINT}")
+    return _PYSIGLIB[0]
+
+
+def signature_backend(backend: str = "auto") -> str:
+    """The library that computes piecewise-linear signatures: ``"pysiglib"`` or ``"numpy"``.
+
+    Parameters
+    ----------
+    backend : {"auto", "pysiglib", "numpy"}, default "auto"
+        ``"auto"`` takes pysiglib when it is installed (``pip install 'volterra-sym[signature]'``)
+        and the NumPy Chen reduction otherwise; ``"pysiglib"`` refuses with
+        :class:`~volterra_sym.errors.MissingExtraError` when it is missing.
+
+    Returns
+    -------
+    str
+        ``"pysiglib"`` or ``"numpy"``.
+
+    Examples
+    --------
+    >>> signature_backend("numpy")
+    'numpy'
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"must be one of {', '.join(BACKENDS)}, got {backend!r}", field="backend")
+    if backend == "numpy":
+        return "numpy"
+    return "pysiglib" if _pysiglib(required=backend == "pysiglib") is not None else "numpy"
 
 
 def _check_int(value: object, field: str, minimum: int) -> int:
@@ -129,7 +175,12 @@ def _as_path(path: object, field: str = "path") -> FloatArray:
 
 
 def signature(
-    path: npt.ArrayLike, level: int, *, scalar_term: bool = False, n_jobs: int = 1
+    path: npt.ArrayLike,
+    level: int,
+    *,
+    scalar_term: bool = False,
+    n_jobs: int = 1,
+    backend: str = "auto",
 ) -> FloatArray:
     """Truncated signature of a piecewise-linear path (exact).
 
@@ -142,7 +193,9 @@ def signature(
     scalar_term : bool, default False
         Prepend the level-0 term ``1``.
     n_jobs : int, default 1
-        Threads used by pysiglib (``-1``: all).
+        Threads used by pysiglib (``-1``: all); the NumPy backend ignores it.
+    backend : {"auto", "pysiglib", "numpy"}, default "auto"
+        See :func:`signature_backend`.
 
     Returns
     -------
@@ -161,6 +214,7 @@ def signature(
     [1.0, 2.0, 0.5, 1.0, 1.0, 2.0]
     """
     level = _check_int(level, "level", 1)
+    route = signature_backend(backend)
     arr = _as_path(path)
     dim = arr.shape[-1]
     _check_size(dim, level)
@@ -172,8 +226,41 @@ def signature(
         if scalar_term:
             out[..., 0] = 1.0
         return out
+    if route == "numpy":
+        out = _numpy_signature(arr, level)
+        if scalar_term:
+            out = np.concatenate([np.ones(out.shape[:-1] + (1,)), out], axis=-1)
+        return out
     out = _pysiglib().sig(arr, level, scalar_term=bool(scalar_term), n_jobs=n_jobs)
     return np.asarray(out, dtype=np.float64)
+
+
+#: segments whose exponentials are held at once by the NumPy route (times the signature length)
+_NUMPY_CHUNK_ENTRIES = 4_000_000
+
+
+def _segment_exponentials(steps: FloatArray, level: int) -> FloatArray:
+    """``exp(dX)`` truncated, without the scalar term: (..., D) -> (..., L)."""
+    parts = [steps]
+    for k in range(2, level + 1):
+        parts.append(_outer(parts[-1], steps) / k)
+    return np.concatenate(parts, axis=-1)
+
+
+def _numpy_signature(arr: FloatArray, level: int) -> FloatArray:
+    """Signature of the polyline through ``arr`` (..., T, D), T >= 2: Chen's identity over the
+    segments, reduced pairwise in chunks of bounded memory."""
+    dim = arr.shape[-1]
+    n_terms = sig_length(dim, level)
+    steps = np.diff(arr, axis=-2)
+    batch = int(np.prod(arr.shape[:-2], dtype=np.int64))
+    chunk = max(1, _NUMPY_CHUNK_ENTRIES // max(1, batch * n_terms))
+    result = None
+    for start in range(0, steps.shape[-2], chunk):
+        piece = _chen_reduce(_segment_exponentials(steps[..., start : start + chunk, :], level), dim, level,
+                             backend="numpy")
+        result = piece if result is None else _combine(result, piece, dim, level, backend="numpy")
+    return np.ascontiguousarray(result, dtype=np.float64)
 
 
 def signature_reference(
@@ -220,7 +307,13 @@ def _outer(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 def chen_product(
-    sig_a: npt.ArrayLike, sig_b: npt.ArrayLike, dim: int, level: int, *, n_jobs: int = 1
+    sig_a: npt.ArrayLike,
+    sig_b: npt.ArrayLike,
+    dim: int,
+    level: int,
+    *,
+    n_jobs: int = 1,
+    backend: str = "auto",
 ) -> FloatArray:
     """Tensor product of two truncated signatures: ``S(x * y) = S(x) (x) S(y)``.
 
@@ -231,6 +324,9 @@ def chen_product(
     dim, level : int
         Path dimension and truncation level.
     n_jobs : int, default 1
+        Threads used by pysiglib; the NumPy backend ignores it.
+    backend : {"auto", "pysiglib", "numpy"}, default "auto"
+        See :func:`signature_backend`.
 
     Returns
     -------
@@ -238,6 +334,7 @@ def chen_product(
     """
     dim = _check_int(dim, "dim", 1)
     level = _check_int(level, "level", 1)
+    route = signature_backend(backend)
     _check_size(dim, level)
     n_terms = sig_length(dim, level)
     a = np.array(sig_a, dtype=np.float64, order="C", copy=True)
@@ -253,29 +350,49 @@ def chen_product(
             raise InputError("contains NaN or infinite values", field=name)
     if a.shape != b.shape:
         raise InputError(f"shape {b.shape} differs from sig_a's {a.shape}", field="sig_b")
-    return _combine(a, b, dim, level, n_jobs=n_jobs)
+    return _combine(a, b, dim, level, n_jobs=n_jobs, backend=route)
 
 
-def _combine(a: FloatArray, b: FloatArray, dim: int, level: int, n_jobs: int = 1) -> FloatArray:
+def _combine(a: FloatArray, b: FloatArray, dim: int, level: int, n_jobs: int = 1,
+             backend: str = "auto") -> FloatArray:
     if a.ndim == 2 and a.shape[0] == 0:
         return a.copy()
+    if signature_backend(backend) == "numpy":
+        return _numpy_combine(a, b, dim, level)
     # pysiglib warns about (and clones) arrays that are views or not C-contiguous.
     a = a if a.flags.c_contiguous and a.base is None else a.copy()
     b = b if b.flags.c_contiguous and b.base is None else b.copy()
     return np.asarray(_pysiglib().sig_combine(a, b, dim, level, n_jobs=n_jobs), dtype=np.float64)
 
 
-def _chen_reduce(sigs: FloatArray, dim: int, level: int) -> FloatArray:
-    """Ordered product over axis -2: (..., K, L) -> (..., L), by pairwise tree reduction."""
+def _numpy_combine(a: FloatArray, b: FloatArray, dim: int, level: int) -> FloatArray:
+    """Truncated tensor product of two signatures without scalar terms, level by level."""
+    bounds = np.cumsum([0] + [dim**n for n in range(1, level + 1)])
+    la = [a[..., bounds[n - 1] : bounds[n]] for n in range(1, level + 1)]
+    lb = [b[..., bounds[n - 1] : bounds[n]] for n in range(1, level + 1)]
+    parts = []
+    for n in range(1, level + 1):
+        term = la[n - 1] + lb[n - 1]
+        for i in range(1, n):
+            term = term + _outer(la[i - 1], lb[n - i - 1])
+        parts.append(term)
+    return np.concatenate(parts, axis=-1)
+
+
+def _chen_reduce(sigs: FloatArray, dim: int, level: int, backend: str = "numpy") -> FloatArray:
+    """Ordered product over axis -2: (..., K, L) -> (..., L), by pairwise tree reduction.
+
+    NumPy by default: the smooth routes join few panels, and stay free of torch and identical on
+    every install."""
     lead = sigs.shape[:-2]
     n_terms = sigs.shape[-1]
     cur = sigs.reshape((-1,) + sigs.shape[-2:])
     while cur.shape[1] > 1:
         k = cur.shape[1]
         even = k - k % 2
-        left = cur[:, 0:even:2].reshape(-1, n_terms).copy()
-        right = cur[:, 1:even:2].reshape(-1, n_terms).copy()
-        merged = _combine(left, right, dim, level).reshape(cur.shape[0], even // 2, n_terms)
+        left = cur[:, 0:even:2].reshape(-1, n_terms)
+        right = cur[:, 1:even:2].reshape(-1, n_terms)
+        merged = _combine(left, right, dim, level, backend=backend).reshape(cur.shape[0], even // 2, n_terms)
         if k % 2:
             merged = np.concatenate([merged, cur[:, -1:]], axis=1)
         cur = merged
