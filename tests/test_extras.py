@@ -13,6 +13,7 @@ import pytest
 
 from conftest import ROOT
 from volterra_sym.cli.main import main
+from volterra_sym.features import chen
 from volterra_sym.features import signature as signature_module
 
 QUAD = str(ROOT / "derivations" / "ou3_cubic.toml")
@@ -21,7 +22,7 @@ QUAD = str(ROOT / "derivations" / "ou3_cubic.toml")
 @pytest.fixture
 def no_pysiglib(monkeypatch: pytest.MonkeyPatch) -> None:
     """``import pysiglib`` fails, as in an install without the [signature] extra."""
-    monkeypatch.setattr(signature_module, "_PYSIGLIB", [])
+    monkeypatch.setattr(chen, "_PYSIGLIB", [])
     monkeypatch.setitem(sys.modules, "pysiglib", None)
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from volterra_sym.errors import InputError, MissingExtraError
-from volterra_sym.features import signature as signature_module
+from volterra_sym.features import chen
 from volterra_sym.features.signature import (
     chen_product,
     sig_length,
@@ -92,12 +92,12 @@ def test_numpy_backend_matches_reference_in_any_chunking(case: tuple[int, int, i
     with the segments split into chunks of every size."""
     n_t, dim, level, seed = case
     path = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(2, n_t, dim))
-    saved = signature_module._NUMPY_CHUNK_ENTRIES
-    signature_module._NUMPY_CHUNK_ENTRIES = chunk * 2 * sig_length(dim, level)
+    saved = chen._NUMPY_CHUNK_ENTRIES
+    chen._NUMPY_CHUNK_ENTRIES = chunk * 2 * sig_length(dim, level)
     try:
         got = signature(path, level, backend="numpy", scalar_term=True)
     finally:
-        signature_module._NUMPY_CHUNK_ENTRIES = saved
+        chen._NUMPY_CHUNK_ENTRIES = saved
     np.testing.assert_allclose(got, signature_reference(path, level, scalar_term=True), rtol=1e-12, atol=1e-12)
 
 
@@ -108,7 +108,7 @@ def test_numpy_chen_product_is_the_tensor_product(rng: np.random.Generator) -> N
 
 
 def test_without_pysiglib_the_numpy_route_answers(monkeypatch: pytest.MonkeyPatch, rng) -> None:
-    monkeypatch.setattr(signature_module, "_PYSIGLIB", [])
+    monkeypatch.setattr(chen, "_PYSIGLIB", [])
     monkeypatch.setitem(__import__("sys").modules, "pysiglib", None)  # import pysiglib -> ImportError
     assert signature_module.signature_backend() == "numpy"
     path = rng.normal(size=(6, 2))
