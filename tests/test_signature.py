@@ -110,7 +110,7 @@ def test_numpy_chen_product_is_the_tensor_product(rng: np.random.Generator) -> N
 def test_without_pysiglib_the_numpy_route_answers(monkeypatch: pytest.MonkeyPatch, rng) -> None:
     monkeypatch.setattr(chen, "_PYSIGLIB", [])
     monkeypatch.setitem(__import__("sys").modules, "pysiglib", None)  # import pysiglib -> ImportError
-    assert signature_module.signature_backend() == "numpy"
+    assert chen.signature_backend() == "numpy"
     path = rng.normal(size=(6, 2))
     np.testing.assert_allclose(signature(path, 3), signature_reference(path, 3), rtol=1e-12, atol=1e-13)
     with pytest.raises(MissingExtraError, match=r"pip install 'volterra-sym\[signature\]'"):
