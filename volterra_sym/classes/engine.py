@@ -46,6 +46,13 @@ class Estimate:
     error: float | None = None
     stderr: numpy.ndarray | None = None
 
+    def __repr__(self) -> str:
+        value = " ".join(numpy.array2string(numpy.asarray(self.value), precision=6, threshold=12, edgeitems=2,
+                                            separator=", ").split())
+        accuracy = (f"error={self.error:.1e}" if self.error is not None
+                    else "stderr=..." if self.stderr is not None else "error=None (exact up to rounding)")
+        return f"Estimate(engine={self.engine!r}, shape={numpy.shape(self.value)}, {accuracy}, value={value})"
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesResult:
