@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -52,6 +53,15 @@ ENVIRON = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTU
 
 
 @pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A copy of the checkout: building it writes build/ and *.egg-info beside the sources."""
+    target = tmp_path_factory.mktemp("src") / "volterra-sym"
+    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build",
+                                                                 "_build", ".hypothesis"))
+    return target
+
+
+@pytest.fixture(scope="module")
 def fresh_python(tmp_path_factory) -> str:
     """The python of a new, empty virtual environment (no volterra-sym, no torch)."""
     path = tmp_path_factory.mktemp("fresh") / "venv"
@@ -60,11 +70,11 @@ def fresh_python(tmp_path_factory) -> str:
 
 
 @pytest.mark.slow
-def test_readme_install_command_pulls_no_torch_and_no_cuda(fresh_python, tmp_path) -> None:
+def test_readme_install_command_pulls_no_torch_and_no_cuda(fresh_python, source, tmp_path) -> None:
     """``pip install .`` in a fresh venv, resolved with --dry-run --report: nothing from torch/CUDA."""
     report = tmp_path / "report.json"
     subprocess.run([fresh_python, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed", "--report",
-                    str(report), str(ROOT)], check=True, env=ENVIRON, cwd=tmp_path, timeout=600)
+                    str(report), str(source)], check=True, env=ENVIRON, cwd=tmp_path, timeout=600)
     names = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
     assert {"sympy", "mpmath", "numpy", "jinja2", "tqdm", "volterra-sym"} <= names
     heavy = sorted(n for n in names if n in ("torch", "triton", "pysiglib") or n.startswith(("nvidia", "cuda")))
@@ -72,10 +82,10 @@ def test_readme_install_command_pulls_no_torch_and_no_cuda(fresh_python, tmp_pat
 
 
 @pytest.mark.slow
-def test_the_tour_runs_in_a_venv_without_torch(fresh_python, tmp_path) -> None:
+def test_the_tour_runs_in_a_venv_without_torch(fresh_python, source, tmp_path) -> None:
     """After ``pip install .`` (no extras), derive/kernel/series/verify/generate/check/simulate/report/feature
     all answer, and nothing imports torch."""
-    subprocess.run([fresh_python, "-m", "pip", "install", "--quiet", str(ROOT)], check=True, env=ENVIRON,
+    subprocess.run([fresh_python, "-m", "pip", "install", "--quiet", str(source)], check=True, env=ENVIRON,
                    cwd=tmp_path, timeout=900)
     (tmp_path / "derivations").mkdir()
     for name in ("ou2_quadratic.toml", "ou2_symbolic.toml"):
