@@ -70,6 +70,11 @@ class SeriesResult:
     def total(self) -> numpy.ndarray:
         return self.terms.sum(axis=0)
 
+    def __repr__(self) -> str:
+        total = " ".join(numpy.array2string(self.total, precision=8, separator=", ").split())
+        return (f"SeriesResult(engine={self.engine!r}, t={self.t:g}, eps={self.eps:g}, order {len(self.terms) - 1}, "
+                f"total={total}, error_estimate={self.error_estimate:.1e})")
+
 
 def check_lags(lags: Sequence[numpy.typing.ArrayLike]) -> list[numpy.ndarray]:
     """Float64 arrays of finite lags >= 0 (field ``"lags"``)."""

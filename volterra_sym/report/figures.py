@@ -239,8 +239,9 @@ def _truncation(report: ResponseReport, Figure):
             err, ok = T.error[a, :, q], ok_all[a]
             color = _COLORS[N % len(_COLORS)]
             slope = T.slopes[a, q]
-            if numpy.isfinite(slope):
-                label = f"$N={N}$: slope {_f(slope, 3)} (theory {N + 1})"
+            if numpy.isfinite(slope):  # eps^(N+1) holds for the network's own series, not a linearization's
+                theory = f" (theory {N + 1})" if T.kind == "exact" or report.exact_only else ""
+                label = f"$N={N}$: slope {_f(slope, 3)}{theory}"
             elif not ok.any():
                 label = f"$N={N}$: " + ("exact to rounding" if T.kind == "exact" else "within Monte Carlo noise")
             else:
