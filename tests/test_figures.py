@@ -28,7 +28,7 @@ SLOW = {"tanh1_scalar": (DERIV / "nonlinear" / "tanh1_scalar.toml", [0.3, 1.5]),
 
 
 def _report(path, eps):
-    return build_report(path, ["sin(t)"], eps_list=eps, t=2.0, paths=2000, seed=1, n_times=9)
+    return build_report(path, ["sin(t)"], eps_list=eps, t=2.0, paths=500, seed=1, n_times=7)
 
 
 def _drawn(report):
