@@ -48,6 +48,13 @@ class Estimate:
     stderr: numpy.ndarray | None = None
     info: Mapping[str, Any] | None = None
 
+    def __repr__(self) -> str:
+        value = " ".join(numpy.array2string(numpy.asarray(self.value), precision=6, threshold=12, edgeitems=2,
+                                            separator=", ").split())
+        accuracy = (f"error={self.error:.1e}" if self.error is not None
+                    else "stderr=..." if self.stderr is not None else "error=None (exact up to rounding)")
+        return f"Estimate(engine={self.engine!r}, shape={numpy.shape(self.value)}, {accuracy}, value={value})"
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesResult:
@@ -65,6 +72,11 @@ class SeriesResult:
     @property
     def total(self) -> numpy.ndarray:
         return self.terms.sum(axis=0)
+
+    def __repr__(self) -> str:
+        total = " ".join(numpy.array2string(self.total, precision=8, separator=", ").split())
+        return (f"SeriesResult(engine={self.engine!r}, t={self.t:g}, eps={self.eps:g}, order {len(self.terms) - 1}, "
+                f"total={total}, error_estimate={self.error_estimate:.1e})")
 
 
 def check_lags(lags: Sequence[numpy.typing.ArrayLike]) -> list[numpy.ndarray]:

@@ -65,7 +65,10 @@ def run_generate(args: argparse.Namespace) -> int:
         _check_engine(args)
     results = generate_modules(args.spec, args.output_dir)
     if args.json:
-        emit_json({"written": [r.path.as_posix() for r in results]})
+        engines = {r.engine for r in results}
+        emit_json({"engine": engines.pop() if len(engines) == 1 else None,
+                   "written": [r.path.as_posix() for r in results],
+                   "modules": [{"spec": r.spec, "path": r.path.as_posix(), "engine": r.engine} for r in results]})
     else:
         for result in results:
             print(f"wrote {result.path.as_posix()}")

@@ -151,6 +151,7 @@ def run_series(args: argparse.Namespace) -> int:
     if args.json:
         data = {"engine": engine.name, "t": args.t, "eps": args.eps, "order": len(result.terms) - 1,
                 "terms": result.terms.tolist(), "total": result.total.tolist(),
+                "shape": list(result.terms.shape), "axes": ["order", "output"],
                 "error_estimate": result.error_estimate}
         if result.stderr is not None:
             data["stderr"] = result.stderr.tolist()

@@ -130,7 +130,7 @@ class MeanOutputTable:
 
 @dataclass(frozen=True, slots=True)
 class TruncationTable:
-    """|truncated series - reference| at time ``t`` against ``eps`` for each order in ``orders``.
+    """``|truncated series - reference|`` at time ``t`` against ``eps`` for each order in ``orders``.
 
     ``kind`` is ``"exact"`` (reference: the exact engine's driven mean, against its own series) or
     ``"monte-carlo"`` (reference: simulated response E y^eps - E y^0, linearized series without its

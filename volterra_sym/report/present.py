@@ -12,6 +12,7 @@ from typing import Any
 import sympy
 
 from ..classes.ou.derive import KernelSet, kernel_expressions
+from ..display import SINC_NOTE, display_latex, display_str, has_sinc
 
 __all__ = ["describe", "derivation_dict", "format_text", "format_latex", "format_json", "gradient_dict",
            "format_gradient", "monte_carlo_dict", "format_monte_carlo"]
@@ -62,7 +63,8 @@ def format_json(kset: KernelSet) -> str:
 
 
 def format_text(kset: KernelSet) -> str:
-    d = derivation_dict(kset)
+    """The derivation for people; ``sinc(x)`` shown as sin(x)/x (JSON keeps ``sinc``)."""
+    d = derivation_dict(kset, to_str=display_str)
     out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
            f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
            f"r = {d['n_noise']} noise channels, activation {d['activation']}, order {d['order']}"]
@@ -92,16 +94,21 @@ def format_text(kset: KernelSet) -> str:
     else:
         out.append("Infinite series: the readout is not polynomial; every order contributes "
                    "(E[...] are Gaussian expectations under N(mu, S), evaluated numerically).")
+    if has_sinc(*kset.propagator.matrix):
+        out.append(f"Note: {SINC_NOTE}.")
     return "\n".join(out)
 
 
 def format_latex(kset: KernelSet) -> str:
-    d = derivation_dict(kset, to_str=sympy.latex)
+    """One LaTeX line per object; ``sinc(x)`` shown as sin(x)/x (JSON keeps ``sinc``)."""
+    d = derivation_dict(kset, to_str=display_latex)
     lines = [f"% {d['name']}: {d['description']}",
-             r"A = " + sympy.latex(kset.model.A),
-             r"\mu = " + sympy.latex(kset.law.mean),
-             r"S = " + sympy.latex(kset.law.covariance),
-             r"e^{A\tau} = " + sympy.latex(kset.propagator.matrix)]
+             r"A = " + display_latex(kset.model.A),
+             r"\mu = " + display_latex(kset.law.mean),
+             r"S = " + display_latex(kset.law.covariance),
+             r"e^{A\tau} = " + display_latex(kset.propagator.matrix)]
+    if has_sinc(*kset.propagator.matrix):
+        lines.insert(1, f"% {SINC_NOTE}")
     for q, m in enumerate(d["stationary_mean"]):
         lines.append(rf"\langle f_{{{q + 1}}} \rangle_\infty = {m}")
     for k in d["kernels"]:
