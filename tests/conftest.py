@@ -26,3 +26,24 @@ def rng() -> numpy.random.Generator:
 @pytest.fixture(params=DERIVATIONS, ids=lambda p: p.stem)
 def derivation(request) -> Path:
     return request.param
+
+
+#: what a test run may leave in the checkout (caches); anything else new is a test writing outside tmp_path
+_RUN_LEFTOVERS = {".pytest_cache", ".hypothesis", "__pycache__"}
+
+
+def _checkout_entries() -> set[str]:
+    entries = {p.name for p in ROOT.iterdir()}
+    for folder in ("derivations", "docs", "tests", "examples"):
+        entries |= {f"{folder}/{p.relative_to(ROOT / folder)}" for p in (ROOT / folder).rglob("*")
+                    if "__pycache__" not in p.parts}
+    return entries
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_stays_clean():
+    """No test leaves a file in the checkout (a report/ folder, a generated module, a build/ folder)."""
+    before = _checkout_entries()
+    yield
+    new = sorted(e for e in _checkout_entries() - before if e.split("/")[-1] not in _RUN_LEFTOVERS)
+    assert not new, f"tests left these in the checkout: {new}"

@@ -61,3 +61,45 @@ def test_every_json_answer_carries_the_version_and_the_engine(capsys):
     assert main(["derive", str(QUAD), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["engine"] == "ou" and data["version"]
+
+
+def _json_answers(tmp_path) -> dict[str, list[str]]:
+    """One cheap --json call per subcommand (every subcommand is listed: a new one must be added)."""
+    quad = str(QUAD)
+    return {
+        "derive": ["derive", quad],
+        "kernel": ["kernel", quad, "--order", "2", "--lags", "0.5,0.2"],
+        "series": ["series", quad, "--input", "sin(t)", "--t", "1", "--eps", "0.5"],
+        "simulate": ["simulate", quad, "--input", "sin(t)", "--t", "0.5", "--eps", "0.5", "--paths", "200"],
+        "verify": ["verify", quad, "--order", "1", "--samples", "1", "--dps", "30"],
+        "generate": ["generate", quad, "-o", str(tmp_path)],
+        "check": ["check", quad, "-o", str(tmp_path)],
+        "report": ["report", quad, "--input", "sin(t)", "--paths", "200", "--t", "0.5", "--times", "3",
+                   "--eps-list", "0.5", "--no-figures", "-o", str(tmp_path / "rep")],
+        "feature": ["feature", quad, "--input", "sin(t)", "--t", "1", "--basis", "spectral", "--level", "2"],
+        "represent": ["represent", quad, "--input", "sin(t)", "--t", "1", "--eps", "0.5", "--basis", "spectral",
+                      "--level", "2"],
+    }
+
+
+#: what the "shape"/"axes" keys describe, per command that answers with arrays
+_SHAPED = {"kernel": "value", "series": "terms", "simulate": "mean", "feature": "feature", "represent": "terms"}
+
+
+def test_every_subcommand_answers_json_with_version_engine_shape_and_axes(tmp_path, capsys):
+    import numpy
+
+    calls = _json_answers(tmp_path)
+    assert sorted(calls) == COMMANDS
+    for name in ("derive", "kernel", "series", "simulate", "verify", "generate", "check", "report", "feature",
+                 "represent"):  # generate before check: check reads the module generate wrote
+        code = main([*calls[name], "--json"])
+        out = capsys.readouterr().out
+        assert code == 0, name
+        data = json.loads(out)
+        assert data["version"], name
+        if name != "check":  # check compares stamps: no engine answers
+            assert isinstance(data["engine"], str) and data["engine"], name
+        if name in _SHAPED:
+            assert list(numpy.shape(data[_SHAPED[name]])) == data["shape"], name
+            assert len(data["axes"]) == len(data["shape"]), name

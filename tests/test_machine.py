@@ -200,7 +200,7 @@ def test_estimator_bad_params_raise_input_error(rng: np.random.Generator) -> Non
     x = rng.normal(size=(5, 6, 2))
     with pytest.raises(InputError, match="kernel"):
         SignatureKernelRidge(kernel="rbf").fit(x, np.zeros(5))
-    with pytest.raises(InputError, match="y"):
+    with pytest.raises(InputError, match="inconsistent numbers of samples"):
         SignatureKernelRidge().fit(x, np.zeros(4))
     with pytest.raises(InputError, match="X"):
         SignatureKernelRidge().fit(np.zeros((5, 2, 2, 2)), np.zeros(5))
@@ -214,3 +214,40 @@ def test_missing_sklearn_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(ImportError, match=r"pip install 'volterra-sym\[ml\]'"):
         estimator.SignatureKernelRidge  # noqa: B018
     assert callable(machine.goursat_gram)
+
+
+def test_estimator_passes_sklearn_check_estimator() -> None:
+    """Every common check of scikit-learn passes (tags documented in the class's Notes); only the
+    checks that need pandas or SCIPY_ARRAY_API may be skipped, by scikit-learn itself."""
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from volterra_sym.features.estimator import SignatureKernelRidge
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SkipTestWarning of the environment-dependent checks
+        results = check_estimator(SignatureKernelRidge(), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not failed, failed
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert skipped <= {"check_array_api_input", "check_regressor_data_not_an_array", "check_estimators_dtypes",
+                       "check_dataframe_column_names_consistency", "check_n_features_in_after_fitting"}, skipped
+    assert len(results) - len(skipped) >= 45
+
+
+def test_estimator_docstring_example_runs() -> None:
+    """The class is built lazily, so --doctest-modules does not see its docstring: run it here."""
+    pytest.importorskip("sklearn")
+    import doctest
+
+    from volterra_sym.features.estimator import SignatureKernelRidge
+
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in finder.find(SignatureKernelRidge, "SignatureKernelRidge",
+                            globs={"SignatureKernelRidge": SignatureKernelRidge}):
+        runner.run(test)
+    assert runner.summarize(verbose=False).attempted >= 4
+    assert runner.summarize(verbose=False).failed == 0

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from volterra_sym.errors import InputError
+from volterra_sym.errors import InputError, MissingExtraError
+from volterra_sym.features import chen
 from volterra_sym.features.signature import (
     chen_product,
     sig_length,
@@ -82,6 +83,40 @@ def test_signature_matches_numpy_reference_and_pysiglib(case: tuple[int, int, in
     if n_t > 1:
         direct = pysiglib.sig(np.ascontiguousarray(path), level)
         np.testing.assert_allclose(got, direct, rtol=1e-12, atol=1e-12)
+
+
+@HYP
+@given(paths, st.integers(1, 200))
+def test_numpy_backend_matches_reference_in_any_chunking(case: tuple[int, int, int, int], chunk: int) -> None:
+    """The NumPy route (used without the [signature] extra) against the one-segment-at-a-time reference,
+    with the segments split into chunks of every size."""
+    n_t, dim, level, seed = case
+    path = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(2, n_t, dim))
+    saved = chen._NUMPY_CHUNK_ENTRIES
+    chen._NUMPY_CHUNK_ENTRIES = chunk * 2 * sig_length(dim, level)
+    try:
+        got = signature(path, level, backend="numpy", scalar_term=True)
+    finally:
+        chen._NUMPY_CHUNK_ENTRIES = saved
+    np.testing.assert_allclose(got, signature_reference(path, level, scalar_term=True), rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_chen_product_is_the_tensor_product(rng: np.random.Generator) -> None:
+    a, b = rng.normal(size=(2, sig_length(3, 3)))
+    got = chen_product(a, b, 3, 3, backend="numpy")
+    np.testing.assert_allclose(got, _tensor_product(a, b, 3, 3), rtol=1e-13, atol=1e-14)
+
+
+def test_without_pysiglib_the_numpy_route_answers(monkeypatch: pytest.MonkeyPatch, rng) -> None:
+    monkeypatch.setattr(chen, "_PYSIGLIB", [])
+    monkeypatch.setitem(__import__("sys").modules, "pysiglib", None)  # import pysiglib -> ImportError
+    assert chen.signature_backend() == "numpy"
+    path = rng.normal(size=(6, 2))
+    np.testing.assert_allclose(signature(path, 3), signature_reference(path, 3), rtol=1e-12, atol=1e-13)
+    with pytest.raises(MissingExtraError, match=r"pip install 'volterra-sym\[signature\]'"):
+        signature(path, 3, backend="pysiglib")
+    with pytest.raises(InputError, match="backend"):
+        signature(path, 3, backend="torch")
 
 
 def test_batch_equals_loop(rng: np.random.Generator) -> None:

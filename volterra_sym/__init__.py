@@ -23,6 +23,7 @@ _LAZY = {
     "SymbolicModel": "model", "build_model": "model", "linearize": "model",
     "VolterraSymError": "errors", "SpecError": "errors", "DerivationError": "errors", "InputError": "errors",
     "UnsupportedExpressionError": "errors", "StaleModuleError": "errors", "VerificationError": "errors",
+    "MissingExtraError": "errors",
     "simulate_responses": "simulate", "SimulationResult": "simulate",
     "input_signal": "inputs",
     # engines
@@ -42,7 +43,7 @@ _LAZY = {
     "verify_kernels": "verification.claims.ou",
     "generate_module": "codegen.pipeline", "load_generated": "codegen.loader",
     "runtime_api_version": "codegen.loader", "check_generated_module": "codegen.conformance",
-    "signature": "features.signature", "Basis": "features.basis", "response_feature": "features.feature",
+    "signature": "features.signature", "signature_backend": "features.signature", "Basis": "features.basis", "response_feature": "features.feature",
     "Readout": "features.represent", "readout_coefficients": "features.represent",
     "AugmentedReadout": "features.augmented", "augmented_coefficients": "features.augmented",
     "augmented_feature": "features.augmented",

@@ -14,6 +14,7 @@ __all__ = [
     "VerificationError",
     "StaleModuleError",
     "InputError",
+    "MissingExtraError",
 ]
 
 
@@ -68,3 +69,8 @@ class VerificationError(VolterraSymError):
 
 class StaleModuleError(VolterraSymError):
     """A generated module is stale, hand-edited, or was made for another API version."""
+
+
+class MissingExtraError(VolterraSymError, ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it
+    (``pip install 'volterra-sym[signature]'``)."""

@@ -45,6 +45,12 @@ class SymbolicModel:
     fixed_point: tuple[float, ...] | None = None
     input_placement: str = "additive"  # or "activation": the input enters a(W h + b + eps C u)
 
+    def __repr__(self) -> str:
+        kind = "affine" if self.affine else "nonlinear"
+        linearized = ", linearized" if self.fixed_point is not None else ""
+        return (f"SymbolicModel({self.spec.name!r}: n={self.n_hidden} hidden, m={self.n_inputs} inputs, "
+                f"p={self.n_outputs} outputs, activation {self.spec.activation}, {kind} drift{linearized})")
+
     @property
     def n_hidden(self) -> int:
         return len(self.hidden)

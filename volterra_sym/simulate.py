@@ -18,7 +18,7 @@ Schemes
 
     There is no time-step bias from the dynamics: the law at every grid point is exact for the
     piecewise-linear interpolant of u. For a smooth input the interpolation changes the mean by
-    at most eps * (dt^2 / 8) * sup|u''| * int_0^t |e^{As} C| ds.
+    at most ``eps * (dt^2 / 8) * sup|u''| * int_0^t |e^{As} C| ds``.
 ``heun`` (default for a nonlinear activation)
     Stochastic Heun (trapezoidal predictor-corrector); with additive noise it is Kloeden and
     Platen's explicit weak order-2 scheme (Numerical Solution of SDEs, 1992, sec. 15.1)::
@@ -35,7 +35,7 @@ Stationary start for a nonlinear activation
 rho_inf is not known in closed form, so paths start from the Gaussian law of the network
 linearized about its stable fixed point h* (:func:`volterra_sym.model.linearize`), N(h*, S_lin),
 and run unforced (eps = 0) with the chosen scheme and dt for a burn-in time before the input starts
-at t = 0. The linearized relaxation time tau_lin = 1 / min_i |Re lambda_i(A_lin)| alone is not a
+at t = 0. The linearized relaxation time ``tau_lin = 1 / min_i |Re lambda_i(A_lin)|`` alone is not a
 safe burn-in: where the nonlinearity weakens the restoring drift (a flat stretch of F), the network
 forgets its start several times more slowly (the scalar tanh network of theory.md 5 takes ~3
 tau_lin per e-fold). The burn-in is therefore measured, by synchronous coupling: a pilot of

@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy
 
@@ -38,13 +38,22 @@ class Estimate:
 
     ``error`` is the engine's estimate of the absolute error of ``value`` (deterministic engines;
     ``None`` when the method is exact up to rounding); ``stderr`` is a standard error with the
-    shape of ``value`` (statistical engines).
+    shape of ``value`` (statistical engines); ``info`` holds how a statistical answer was obtained
+    (paths, seed, time step, control variate and its measured variance reduction).
     """
 
     value: numpy.ndarray
     engine: str
     error: float | None = None
     stderr: numpy.ndarray | None = None
+    info: Mapping[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        value = " ".join(numpy.array2string(numpy.asarray(self.value), precision=6, threshold=12, edgeitems=2,
+                                            separator=", ").split())
+        accuracy = (f"error={self.error:.1e}" if self.error is not None
+                    else "stderr=..." if self.stderr is not None else "error=None (exact up to rounding)")
+        return f"Estimate(engine={self.engine!r}, shape={numpy.shape(self.value)}, {accuracy}, value={value})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +67,16 @@ class SeriesResult:
     error_estimate: float
     engine: str = ""
     stderr: numpy.ndarray | None = None  # statistical engines: same shape as terms
+    info: Mapping[str, Any] | None = None  # statistical engines: how the terms were estimated
 
     @property
     def total(self) -> numpy.ndarray:
         return self.terms.sum(axis=0)
+
+    def __repr__(self) -> str:
+        total = " ".join(numpy.array2string(self.total, precision=8, separator=", ").split())
+        return (f"SeriesResult(engine={self.engine!r}, t={self.t:g}, eps={self.eps:g}, order {len(self.terms) - 1}, "
+                f"total={total}, error_estimate={self.error_estimate:.1e})")
 
 
 def check_composition(lags: Sequence, composition: Sequence[int] | None, order: int) -> tuple[int, ...]:

@@ -1,7 +1,8 @@
 """Which engine computes the kernels of a model: the one place that decides.
 
 Engines are tried in :data:`EXACT_ENGINES` order, the first that applies answers; an engine asked
-for by name must apply. ``"linearized"`` (an approximation) is used only when asked for.
+for by name must apply. ``"linearized"`` (an approximation) and ``"mc"`` (statistical: Monte-Carlo
+estimates with standard errors) are used only when asked for.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ..model import SymbolicModel
 from .engine import Engine
 from .gradient.engine import GradientEngine
 from .linearized import LinearizedEngine
+from .montecarlo.engine import MonteCarloEngine
 from .ou.engine import OUEngine
 
 __all__ = ["ENGINES", "EXACT_ENGINES", "NoEngineError", "engine_class", "engine_for"]
@@ -22,6 +24,7 @@ ENGINES: Mapping[str, type[Engine]] = MappingProxyType({
     OUEngine.name: OUEngine,
     GradientEngine.name: GradientEngine,
     LinearizedEngine.name: LinearizedEngine,
+    MonteCarloEngine.name: MonteCarloEngine,
 })
 #: the default: the first of these that applies
 EXACT_ENGINES = (OUEngine.name, GradientEngine.name)

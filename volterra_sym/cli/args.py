@@ -17,11 +17,11 @@ from .. import __version__
 from ..errors import InputError, SpecError, VolterraSymError
 
 __all__ = ["PROG", "Parser", "add_command", "add_spec", "add_params", "add_engine", "add_json", "add_seed",
-           "add_input", "params", "parse_floats", "emit_json", "load_model", "engine_from", "input_from",
+           "add_mc_options", "jsonable", "add_input", "params", "parse_floats", "emit_json", "load_model", "engine_from", "input_from",
            "error_line"]
 
 PROG = "volterra-sym"
-ENGINE_NAMES = ("ou", "gradient", "linearized")
+ENGINE_NAMES = ("ou", "gradient", "linearized", "mc")
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,9 +58,21 @@ def add_params(p: argparse.ArgumentParser) -> None:
 def add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINE_NAMES, default=None,
                    help="engine computing the kernels (default: the exact engine that applies: ou for a linear "
-                        "activation, gradient for a reversible nonlinear network)")
+                        "activation, gradient for a reversible nonlinear network); mc: Monte-Carlo estimates with "
+                        "standard errors for any network")
     p.add_argument("--linearize", action="store_true",
                    help="linearize a nonlinear network about its stable fixed point (same as --engine linearized)")
+
+
+def add_mc_options(p: argparse.ArgumentParser) -> None:
+    """``--paths``, ``--dt``, ``--no-control-variate`` of ``--engine mc`` (its seed is ``--seed``)."""
+    p.add_argument("--paths", type=int, default=None,
+                   help="--engine mc: independent stationary paths (default 4096); the standard error falls like "
+                        "1/sqrt(paths)")
+    p.add_argument("--dt", type=float, default=None,
+                   help="--engine mc: time step (default min(0.05, 0.1 / fastest rate); Heun's bias is O(dt^2))")
+    p.add_argument("--no-control-variate", action="store_true",
+                   help="--engine mc: do not use the linearized network as control variate")
 
 
 def add_json(p: argparse.ArgumentParser) -> None:
@@ -121,16 +133,48 @@ def engine_name(args: argparse.Namespace) -> str | None:
     return getattr(args, "engine", None)
 
 
+def mc_options(args: argparse.Namespace, name: str | None) -> dict[str, Any]:
+    """The engine options of ``--engine mc`` (``--paths``, ``--dt``, ``--no-control-variate``, ``--seed``);
+    refused with another engine."""
+    given = {key: getattr(args, key) for key in ("paths", "dt") if getattr(args, key, None) is not None}
+    if getattr(args, "no_control_variate", False):
+        given["control_variate"] = False
+    if name != "mc":
+        if given:
+            raise InputError("applies to --engine mc only", field=next(iter(given)))
+        return {}
+    if hasattr(args, "seed"):
+        given["seed"] = args.seed
+    return given
+
+
 def engine_from(args: argparse.Namespace, *, order: int | None = None, model=None):
     """The engine answering for the spec at ``--param`` values (``--engine`` / ``--linearize``)."""
     from ..classes.registry import NoEngineError, engine_for
 
     model = load_model(args) if model is None else model
+    name = engine_name(args)
     try:
-        return engine_for(model, params(args), engine=engine_name(args), order=order)
+        return engine_for(model, params(args), engine=name, order=order, **mc_options(args, name))
     except NoEngineError as err:
-        raise InputError(f"{err}: add --linearize (or --engine linearized) for the linearized network's kernels, "
-                         "or estimate the response with `simulate`") from err
+        raise InputError(f"{err}: add --engine mc for Monte-Carlo estimates with standard errors, or --linearize "
+                         "(--engine linearized) for the linearized network's kernels") from err
+
+
+def jsonable(value: Any) -> Any:
+    """Arrays as lists and non-finite numbers as None (an infinite variance reduction: a control variate
+    equal to the network), recursively, for :func:`emit_json`."""
+    import numpy
+
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (numpy.ndarray, list, tuple)):
+        return [jsonable(v) for v in (value.tolist() if isinstance(value, numpy.ndarray) else value)]
+    if isinstance(value, (float, numpy.floating)):
+        return float(value) if numpy.isfinite(value) else None
+    if isinstance(value, numpy.integer):
+        return int(value)
+    return value
 
 
 def input_from(args: argparse.Namespace, spec, values: Mapping[str, float]):
@@ -142,7 +186,7 @@ def input_from(args: argparse.Namespace, spec, values: Mapping[str, float]):
 
 #: Python argument names whose option is not simply --name-with-dashes
 _FLAGS = {"params": "--param", "inputs": "--input", "output": "-o", "output_dir": "-o", "n_times": "--times",
-          "horizon": "--t", "engine": "--engine"}
+          "horizon": "--t", "engine": "--engine", "control_variate": "--no-control-variate"}
 _FIELD_RE = re.compile(r"^([a-z_]+)(\[\d+\])?$")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .args import add_command, add_json, emit_json
+from ..errors import InputError
+from .args import ENGINE_NAMES, add_command, add_json, emit_json
 
 __all__ = ["add_parsers"]
 
@@ -21,6 +22,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", metavar="SPEC", nargs="+", help="spec file(s) (TOML)")
     p.add_argument("-o", "--output-dir", metavar="DIR", default=None,
                    help="folder of the generated <name>.py (default: the spec's folder)")
+    p.add_argument("--engine", choices=ENGINE_NAMES, default=None,
+                   help="check that this engine writes the module (default: the exact engine that answers; only "
+                        "exact engines generate code)")
     add_json(p)
     p.set_defaults(run=run_generate)
 
@@ -37,12 +41,34 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_check)
 
 
+def _check_engine(args: argparse.Namespace) -> None:
+    """``--engine``: refuse an engine that writes no module, or one that does not answer for a spec."""
+    from ..classes.registry import engine_class
+    from ..codegen.pipeline import WRITERS
+    from ..model import build_model
+    from ..spec import load_spec
+
+    if args.engine not in WRITERS:
+        why = " (its answers are Monte-Carlo estimates: there is nothing exact to write)" if args.engine == "mc" else ""
+        raise InputError(f"generate writes modules of the {', '.join(WRITERS)} engines, not {args.engine}{why}",
+                         field="engine")
+    for spec in args.spec:
+        name = engine_class(build_model(load_spec(spec))).name
+        if name != args.engine:
+            raise InputError(f"{spec} is answered by the {name} engine, not {args.engine}", field="engine")
+
+
 def run_generate(args: argparse.Namespace) -> int:
     from ..codegen.pipeline import generate_modules
 
+    if args.engine is not None:
+        _check_engine(args)
     results = generate_modules(args.spec, args.output_dir)
     if args.json:
-        emit_json({"written": [r.path.as_posix() for r in results]})
+        engines = {r.engine for r in results}
+        emit_json({"engine": engines.pop() if len(engines) == 1 else None,
+                   "written": [r.path.as_posix() for r in results],
+                   "modules": [{"spec": r.spec, "path": r.path.as_posix(), "engine": r.engine} for r in results]})
     else:
         for result in results:
             print(f"wrote {result.path.as_posix()}")

@@ -45,7 +45,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     _add_input_options(p, spec_required=False)
     p.add_argument("--method", choices=("spectral", "pwlinear"), default="spectral",
                    help="spectral: Chebyshev integration of the smooth input, panels doubled to ~1e-12 "
-                        "(default); pwlinear: --samples uniform samples, piecewise linear, pysiglib")
+                        "(default); pwlinear: --samples uniform samples, piecewise linear (pysiglib when the [signature] "
+                        "extra is installed, else NumPy)")
     p.add_argument("--samples", type=int, default=1001, help="uniform samples for --method pwlinear (default 1001)")
     p.set_defaults(run=run_feature)
 
@@ -123,6 +124,9 @@ def _closed_forms(args: argparse.Namespace, order: int | None = None):
     """The engine for SPEC and its closed-form kernels (OU or linearized engines), refused otherwise."""
     engine = engine_from(args, order=order)
     nk = engine.affine_kernels()
+    if nk is None and engine.kind == "statistical":
+        raise InputError(f"the {engine.name} engine gives Monte-Carlo estimates, not the closed-form kernels the "
+                         "response feature is built from: use an exact engine or --linearize", field="engine")
     if nk is None:
         raise InputError(f"the {engine.name} engine has no drift matrix: add --linearize for the linearized "
                          "network's", field="engine")
@@ -140,11 +144,12 @@ def run_feature(args: argparse.Namespace) -> int:
 
     from ..features.feature import response_feature
     from ..features.represent import smooth_feature
-    from ..features.signature import sig_length
+    from ..features.signature import sig_length, signature_backend
     from ..inputs import input_signal
 
     horizon = _check_horizon(args.t)
     level = _check_level(args.level)
+    engine = None
     if args.spec is not None:
         engine, nk = _closed_forms(args, order=0)
         basis = _basis(args, horizon, nk.A)
@@ -164,11 +169,13 @@ def run_feature(args: argparse.Namespace) -> int:
             raise InputError(f"must be >= 2, got {args.samples}", field="samples")
         times = np.linspace(0.0, horizon, args.samples)
         feature = response_feature(u(times), horizon / (args.samples - 1), basis, level, method="pwlinear")
-        detail = {"method": "pwlinear", "samples": args.samples}
+        detail = {"method": "pwlinear", "samples": args.samples, "signature_backend": signature_backend()}
     size = sig_length(dim, level)
     if args.json:
-        emit_json({"size": size, "dim": dim, "level": level, "n_inputs": m, "horizon": horizon,
-                   "basis": _basis_json(basis), "layout": LAYOUT, **detail, "feature": feature.tolist()})
+        emit_json({**({"engine": engine.name} if engine is not None else {}),
+                   "size": size, "dim": dim, "level": level, "n_inputs": m, "horizon": horizon,
+                   "basis": _basis_json(basis), "layout": LAYOUT, **detail, "feature": feature.tolist(),
+                   "shape": [size], "axes": ["word"]})
         return 0
     print(f"response feature at T = {horizon:g}: {m} input(s) x {basis.size} basis functions = {dim} channels,"
           f" level {level}, size {size}")
@@ -208,7 +215,8 @@ def run_represent(args: argparse.Namespace) -> int:
     rep = represent(nk, u, horizon, args.eps, basis, level, projection=args.projection)
     if args.json:
         emit_json({"engine": engine.name, "value": rep.value.tolist(), "feature_size": rep.feature_size,
-                   "terms": rep.terms.tolist(), "truncation": dict(rep.truncation)})
+                   "terms": rep.terms.tolist(), "shape": list(rep.terms.shape), "axes": ["order", "output"],
+                   "truncation": dict(rep.truncation)})
         return 0
     tr = rep.truncation
     print(f"E y_T at T = {horizon:g}, eps = {args.eps:g} from the response feature (level {level},"

@@ -19,7 +19,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                 "network's linearization is shown beside its exact kernels, or alone when no exact "
                                 "engine applies.",
                     examples=['report derivations/nonlinear/tanh3.toml --input "sin(t)" --eps-list 0.3,3 -o report/',
-                              'report derivations/ou2_tanh.toml --input "sin(t)" --paths 20000 --no-figures'])
+                              'report derivations/ou2_tanh.toml --input "sin(t)" --paths 20000 --no-figures',
+                              'report derivations/nonlinear/tanh3.toml --input "sin(t)" --engine mc --paths 20000 '
+                              '-o report/'])
     add_spec(p, what="spec file (TOML), any activation")
     p.add_argument("--input", action="append", required=True, metavar="EXPR",
                    help="input channel as an expression in t (one per channel, in order)")
@@ -30,7 +32,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", default="report", metavar="DIR",
                    help="output folder, created if its parent exists (default ./report)")
     p.add_argument("--t", type=float, default=5.0, help="horizon T (default 5)")
-    p.add_argument("--paths", type=int, default=100_000, help="Monte-Carlo paths (default 100000)")
+    p.add_argument("--paths", type=int, default=100_000,
+                   help="Monte-Carlo paths of the simulation and of --engine mc (default 100000)")
+    p.add_argument("--engine", choices=("mc",), default=None,
+                   help="mc: add the Monte-Carlo engine's estimates of the network's own R^(1), with standard "
+                        "errors, to the kernel table and figure (the exact engine, if any, is picked as always)")
     add_seed(p)
     p.add_argument("--dt", type=float, default=None, help="time step (default min(0.01, 0.1 / fastest rate))")
     p.add_argument("--order", type=int, default=None, help="highest series order (default max(spec order, 3))")
@@ -39,6 +45,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     add_json(p)
     p.set_defaults(run=run_report)
+
+
+def _mc_summary(report) -> dict:
+    """The Monte-Carlo kernels' figures of merit, when ``--engine mc`` added them."""
+    import numpy
+
+    K = report.kernels
+    if K.mc_r1 is None:
+        return {}
+    out = {"mc_paths": K.mc_info["paths"], "mc_kernel_max_stderr": float(K.mc_r1_stderr.max())}
+    if report.exact_only or report.exact_and_linearized:
+        out["mc_kernel_max_abs_z"] = float(numpy.abs(K.mc_z_scores()).max())
+    return out
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -54,7 +73,7 @@ def run_report(args: argparse.Namespace) -> int:
     error_eps = parse_floats(args.error_eps, "error_eps") if args.error_eps else None
     report = build_report(args.spec, args.input, eps_list=eps_list, t=args.t, paths=args.paths, seed=args.seed,
                           dt=args.dt, params=params(args), order=args.order, n_times=args.times,
-                          error_eps=error_eps, progress=sys.stderr.isatty())
+                          error_eps=error_eps, engine=args.engine, progress=sys.stderr.isatty())
     written, drawn = write_report(report, out_dir, figures=not args.no_figures)
     if not drawn and not args.no_figures:
         print(f"volterra-sym: matplotlib is not installed: figures skipped, tables written; "
@@ -65,9 +84,15 @@ def run_report(args: argparse.Namespace) -> int:
         emit_json({"engine": report.engine, "linearized": report.linearized, "written": [str(w) for w in written],
                    "figures": drawn, "truncation_reference": T.kind,
                    "slopes": [[None if not numpy.isfinite(s) else float(s) for s in row] for row in T.slopes.T],
-                   "max_abs_z": None if z is None else float(numpy.abs(z).max())})
+                   "max_abs_z": None if z is None else float(numpy.abs(z).max()),
+                   **_mc_summary(report)})
         return 0
     print(f"wrote {len(written)} files to {out_dir}/ (report.md)")
+    mc = _mc_summary(report)
+    if mc:
+        z = mc.get("mc_kernel_max_abs_z")
+        print(f"  Monte-Carlo R^(1) ({mc['mc_paths']} paths): largest standard error {mc['mc_kernel_max_stderr']:.2g}"
+              + (f", max |z| against the exact kernels {z:.2f}" if z is not None else ""))
     for q in range(report.spec.n_outputs):
         slopes = ", ".join(f"N={N}: {fmt(T.slopes[a, q], 3)}" for a, N in enumerate(T.orders))
         print(f"  f{q + 1}: truncation-error slopes ({T.kind} reference) {slopes}")

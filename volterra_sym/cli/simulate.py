@@ -48,7 +48,8 @@ def run_simulate(args: argparse.Namespace) -> int:
                       scheme=args.scheme, record_every=MAX_STEPS, progress=sys.stderr.isatty())
     mean, stderr = result.final_mean.tolist(), result.final_stderr.tolist()
     if args.json:
-        emit_json({"engine": "simulate", "mean": mean, "stderr": stderr, "paths": result.paths, "dt": result.dt,
+        emit_json({"engine": "simulate", "mean": mean, "stderr": stderr, "shape": [len(mean)], "axes": ["output"],
+                   "paths": result.paths, "dt": result.dt,
                    "seed": result.seed, "scheme": result.scheme, "burn_in": result.burn_in})
     else:
         burn = f", burn-in {result.burn_in:g}" if result.burn_in else ""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import InputError
-from .args import add_command, add_engine, add_json, add_params, add_seed, add_spec, emit_json, engine_from
+from .args import (add_command, add_engine, add_json, add_mc_options, add_params, add_seed, add_spec, emit_json,
+                   engine_from)
 
 __all__ = ["add_parsers"]
 
@@ -18,17 +19,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                 "method: mpmath at DPS digits (Lyapunov solve, the correlation form of the "
                                 "kernels, the exact resummation), forward Fokker-Planck solvers, Monte Carlo and "
                                 "recorded reference values. Prints one row per claim with the digits that agree; "
-                                "exit 1 when a claim fails.",
+                                "exit 1 when a claim fails. --engine mc checks the Monte-Carlo estimates (z-scores "
+                                "against the exact engines and the linearized network's closed forms, zero-lag "
+                                "identities, 1/sqrt(paths) scaling, the control variate).",
                     examples=["verify derivations/ou3_cubic.toml",
                               "verify derivations/nonlinear/tanh1_scalar.toml --mc-paths 0 --json",
-                              "verify derivations/ou2_quadratic.toml --record"])
+                              "verify derivations/ou2_quadratic.toml --record",
+                              "verify derivations/nonlinear/tanh3.toml --engine mc --paths 4096"])
     add_spec(p)
     p.add_argument("--order", type=int, help="truncation / kernel order (default: the spec's)")
     add_params(p)
     add_engine(p)
+    add_mc_options(p)
     p.add_argument("--dps", type=int, default=50, help="working precision in decimal digits (30..200, default 50)")
     p.add_argument("--samples", type=int, default=3, help="random lag sets per kernel order (default 3)")
-    add_seed(p, "seed of the sample points")
+    add_seed(p, "seed of the sample points (and of the paths with --engine mc)")
     add_json(p)
     p.add_argument("--record", action="store_true",
                    help="also write the oracle values to <spec stem>.reference.toml beside the spec (OU engine)")

@@ -98,7 +98,7 @@ def check_generated_module(
     spec : path or DerivationSpec
         The spec it was generated from.
     rtol : float
-        Tolerance of the kernel comparison with the engine, relative to max(1, |value|).
+        Tolerance of the kernel comparison with the engine, relative to ``max(1, |value|)``.
     seed : int
         Seed of the random lags.
     check_stamp : bool

@@ -48,6 +48,7 @@ class GeneratedModule:
     spec: str
     path: Path
     source: str
+    engine: str = ""  #: name of the engine whose answers the module evaluates
 
 
 def spec_label(path: str | Path) -> str:
@@ -112,11 +113,16 @@ def expected_inputs_sha256(spec: str | Path | DerivationSpec) -> str:
 
 def generate_source(spec_path: str | Path) -> tuple[DerivationSpec, str]:
     """Derive, lower, print and render the module text for one spec file (no I/O but reading it)."""
+    spec, source, _ = _generate(spec_path)
+    return spec, source
+
+
+def _generate(spec_path: str | Path) -> tuple[DerivationSpec, str, str]:
     spec = load_spec(spec_path)
     model = build_model(spec)
     name, family, write = _writer(model)
     engine = engine_for(model, engine=name)
-    return spec, write(engine, inputs=_inputs_for(spec, family), label=spec_label(spec_path))
+    return spec, write(engine, inputs=_inputs_for(spec, family), label=spec_label(spec_path)), engine.name
 
 
 def _output_dir(spec_path: str | Path, output_dir: str | Path | None) -> Path:
@@ -136,13 +142,13 @@ def generate_modules(spec_paths: Sequence[str | Path], output_dir: str | Path | 
     planned = []
     for spec_path in spec_paths:
         folder = _output_dir(spec_path, output_dir)
-        spec, source = generate_source(spec_path)
-        planned.append((spec_path, folder / f"{spec.name}.py", source))
-    targets = [path for _, path, _ in planned]
+        spec, source, engine = _generate(spec_path)
+        planned.append((spec_path, folder / f"{spec.name}.py", source, engine))
+    targets = [path for _, path, _, _ in planned]
     if len(set(targets)) < len(targets):
         raise InputError("two specs would write the same module file", field="specs")
-    return [GeneratedModule(spec=spec_label(sp), path=write_atomic(path, source), source=source)
-            for sp, path, source in planned]
+    return [GeneratedModule(spec=spec_label(sp), path=write_atomic(path, source), source=source, engine=engine)
+            for sp, path, source, engine in planned]
 
 
 def discover_specs() -> list[Path]:

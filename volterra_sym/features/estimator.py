@@ -36,7 +36,7 @@ def _require_sklearn() -> tuple[type, type, type]:
 
 def _build_estimator_class() -> type:
     base_estimator, regressor_mixin, kernel_ridge = _require_sklearn()
-    from sklearn.utils.validation import check_is_fitted
+    from sklearn.utils.validation import check_is_fitted, validate_data
 
     class SignatureKernelRidge(regressor_mixin, base_estimator):  # type: ignore[misc,valid-type]
         """Kernel ridge regression with the signature kernel of response features.
@@ -68,6 +68,9 @@ def _build_estimator_class() -> type:
         ----------
         ridge_ : KernelRidge
             The fitted regressor on the precomputed Gram matrix.
+        n_features_in_ : int
+            Samples per path ``T`` (``X.shape[1]``, scikit-learn's reading of the second axis);
+            `predict` needs the same ``T``.
         n_channels_ : int
             Input channels ``m`` seen in `fit`.
         train_features_ : numpy.ndarray
@@ -78,7 +81,29 @@ def _build_estimator_class() -> type:
         Notes
         -----
         ``X`` has shape (n_samples, T, m), or (n_samples, T) for one channel; all signals share
-        ``dt``.
+        ``dt`` and ``T``. The estimator follows scikit-learn's conventions and passes every check
+        of ``sklearn.utils.estimator_checks.check_estimator`` (tests/test_machine.py), with these
+        tags, each for a reason:
+
+        - ``input_tags.three_d_array``: ``X`` is a batch of paths;
+        - ``target_tags.multi_output``: a 2-D ``y`` fits one ridge per column;
+        - ``regressor_tags.poor_score``: the common checks read tabular data as one-channel paths,
+          on which a signature kernel is no model (its ``R^2`` there says nothing).
+
+        Invalid input raises :class:`~volterra_sym.errors.InputError` (a ``ValueError``) with
+        scikit-learn's wording; sparse input raises its ``TypeError``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.linspace(0, 1, 20)
+        >>> X = np.stack([np.sin(w * t) for w in np.linspace(1, 4, 12)])       # 12 one-channel paths
+        >>> y = np.trapezoid(X, t, axis=1) ** 2      # (int u)^2: twice the level-2 signature term
+        >>> model = SignatureKernelRidge(level=2, dt=t[1], alpha=1e-9).fit(X, y)
+        >>> model.n_features_in_, model.n_channels_
+        (20, 1)
+        >>> bool(np.abs(model.predict(X) - y).max() < 1e-6)
+        True
         """
 
         def __init__(
@@ -103,13 +128,32 @@ def _build_estimator_class() -> type:
 
         def __sklearn_tags__(self) -> Any:
             tags = super().__sklearn_tags__()
-            tags.input_tags.three_d_array = True
+            tags.input_tags.three_d_array = True  # (n_samples, T, m): a batch of m-channel paths
+            tags.target_tags.multi_output = True  # KernelRidge fits every column of a 2-D y
+            # scikit-learn's common checks read tabular data as one-channel paths; a signature
+            # kernel is not a model for tabular data, so a poor score there says nothing
+            tags.regressor_tags.poor_score = True
             return tags
 
         def _basis(self) -> Basis:
             return Basis.monomial(0) if self.basis is None else _check_basis(self.basis)
 
-        def _signals(self, X: npt.ArrayLike) -> FloatArray:
+        def _validate(self, X: npt.ArrayLike, y: npt.ArrayLike | None = None, *,
+                      reset: bool) -> tuple[FloatArray, FloatArray | None]:
+            """scikit-learn's validation (its wording for empty, complex, sparse, non-finite input,
+            ``n_features_in_``), then the path shape; errors are :class:`InputError`."""
+            if reset and y is None:
+                raise InputError(f"{type(self).__name__} requires y to be passed, but the target y is None",
+                                 field="y")
+            # a path needs two samples; predict then needs the T of fit (n_features_in_)
+            options = {"allow_nd": True, "dtype": np.float64, "reset": reset, "ensure_min_features": 2 if reset else 1}
+            try:
+                if reset:
+                    X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, **options)
+                else:
+                    X = validate_data(self, X, **options)
+            except ValueError as err:
+                raise InputError(str(err)) from err
             arr = np.asarray(X)
             if arr.ndim == 2:
                 arr = arr[:, :, None]
@@ -118,7 +162,7 @@ def _build_estimator_class() -> type:
                     f"must have shape (n_samples, T, m) or (n_samples, T), got {arr.shape}",
                     field="X",
                 )
-            return _as_batch(arr, "X")
+            return _as_batch(arr, "X"), (None if y is None else np.asarray(y, dtype=np.float64))
 
         def _gram(self, X: FloatArray, train: bool) -> FloatArray:
             if self.kernel == "truncated":
@@ -161,27 +205,18 @@ def _build_estimator_class() -> type:
             )
 
         def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> SignatureKernelRidge:
-            """Fit on signals `X` (n_samples, T, m) and targets `y` (n_samples,) or
-            (n_samples, n_targets)."""
-            signals = self._signals(X)
-            target = np.asarray(y, dtype=np.float64)
-            if target.ndim not in (1, 2) or target.shape[0] != signals.shape[0]:
-                raise InputError(
-                    f"must have shape ({signals.shape[0]},) or ({signals.shape[0]}, n_targets),"
-                    f" got {target.shape}",
-                    field="y",
-                )
-            if not np.all(np.isfinite(target)):
-                raise InputError("contains NaN or infinite values", field="y")
+            """Fit on signals `X` (n_samples, T, m) or (n_samples, T), and targets `y`
+            (n_samples,) or (n_samples, n_targets)."""
+            signals, target = self._validate(X, y, reset=True)
             self.n_channels_ = signals.shape[-1]
             gram = self._gram(signals, train=True)
             self.ridge_ = kernel_ridge(alpha=self.alpha, kernel="precomputed").fit(gram, target)
             return self
 
         def predict(self, X: npt.ArrayLike) -> FloatArray:
-            """Predictions for signals `X` of shape (n_samples, T, m)."""
+            """Predictions for signals `X` of the shape seen in `fit` (same T and channels)."""
             check_is_fitted(self, "ridge_")
-            signals = self._signals(X)
+            signals, _ = self._validate(X, reset=False)
             if signals.shape[-1] != self.n_channels_:
                 raise InputError(
                     f"has {signals.shape[-1]} channels, the model was fitted on {self.n_channels_}",

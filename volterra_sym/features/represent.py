@@ -69,8 +69,9 @@ class PropagatorExpansion:
 
     Attributes
     ----------
-    matrix : numpy.ndarray, shape (n_hidden, m*d)
-        ``B[i, k*d + j] = (G_j)_{ik}`` (channel layout of :func:`volterra_sym.feature.channel_index`).
+    matrix : numpy.ndarray
+        Shape ``(n_hidden, m*d)``: ``B[i, k*d + j] = (G_j)_{ik}`` (channel layout of
+        :func:`volterra_sym.features.feature.channel_index`).
     residual : float
         Relative L2 residual on ``[0, T]``: ``||e^{A(T-.)}C - sum_j G_j psi_j|| / ||e^{A(T-.)}C||``.
     projection : str

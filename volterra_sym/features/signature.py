@@ -15,9 +15,11 @@ on request (``scalar_term=True``)::
 
 Routes
 ------
-- :func:`signature`: sampled path, read as piecewise linear; delegated to pysiglib (exact).
+- :func:`signature`: sampled path, read as piecewise linear (exact). Computed by pysiglib (C++)
+  when the ``[signature]`` extra is installed, otherwise by a vectorised NumPy Chen reduction
+  (same numbers up to rounding, several times slower on long paths); see :func:`signature_backend`.
 - :func:`smooth_signature`: a path given by its velocity ``X'(r)``; spectral integration on
-  Chebyshev-Gauss-Lobatto nodes, level by level (see :func:`smooth_signature`).
+  Chebyshev-Gauss-Lobatto nodes, level by level (see :func:`smooth_signature`). Pure NumPy.
 - :func:`signature_reference`: a short pure-NumPy Chen recursion, kept as the reference for tests.
 """
 
@@ -25,13 +27,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from numpy.polynomial import chebyshev as _cheb
 
 from ..errors import InputError
+from .chen import SIGNATURE_HINT, _chen_reduce, _combine, _numpy_signature, _outer, _pysiglib, signature_backend
 
 __all__ = [
     "MAX_SIG_LENGTH",
@@ -40,19 +42,14 @@ __all__ = [
     "signature_reference",
     "chen_product",
     "smooth_signature",
+    "signature_backend",
+    "SIGNATURE_HINT",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
 MAX_SIG_LENGTH = 10_000_000
 """Largest number of signature terms (per path) accepted before raising :class:`InputError`."""
-
-
-def _pysiglib() -> Any:
-    # pysiglib imports torch (about a second); keep `import volterra_sym.signature` cheap.
-    import pysiglib
-
-    return pysiglib
 
 
 def _check_int(value: object, field: str, minimum: int) -> int:
@@ -129,7 +126,12 @@ def _as_path(path: object, field: str = "path") -> FloatArray:
 
 
 def signature(
-    path: npt.ArrayLike, level: int, *, scalar_term: bool = False, n_jobs: int = 1
+    path: npt.ArrayLike,
+    level: int,
+    *,
+    scalar_term: bool = False,
+    n_jobs: int = 1,
+    backend: str = "auto",
 ) -> FloatArray:
     """Truncated signature of a piecewise-linear path (exact).
 
@@ -142,7 +144,9 @@ def signature(
     scalar_term : bool, default False
         Prepend the level-0 term ``1``.
     n_jobs : int, default 1
-        Threads used by pysiglib (``-1``: all).
+        Threads used by pysiglib (``-1``: all); the NumPy backend ignores it.
+    backend : {"auto", "pysiglib", "numpy"}, default "auto"
+        See :func:`signature_backend`.
 
     Returns
     -------
@@ -161,6 +165,7 @@ def signature(
     [1.0, 2.0, 0.5, 1.0, 1.0, 2.0]
     """
     level = _check_int(level, "level", 1)
+    route = signature_backend(backend)
     arr = _as_path(path)
     dim = arr.shape[-1]
     _check_size(dim, level)
@@ -171,6 +176,11 @@ def signature(
         out = np.zeros(arr.shape[:-2] + (n_terms,))
         if scalar_term:
             out[..., 0] = 1.0
+        return out
+    if route == "numpy":
+        out = _numpy_signature(arr, level)
+        if scalar_term:
+            out = np.concatenate([np.ones(out.shape[:-1] + (1,)), out], axis=-1)
         return out
     out = _pysiglib().sig(arr, level, scalar_term=bool(scalar_term), n_jobs=n_jobs)
     return np.asarray(out, dtype=np.float64)
@@ -214,13 +224,14 @@ def signature_reference(
     return out
 
 
-def _outer(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Flat tensor product over the last axis: (..., p) x (..., q) -> (..., p*q)."""
-    return (a[..., :, None] * b[..., None, :]).reshape(a.shape[:-1] + (-1,))
-
-
 def chen_product(
-    sig_a: npt.ArrayLike, sig_b: npt.ArrayLike, dim: int, level: int, *, n_jobs: int = 1
+    sig_a: npt.ArrayLike,
+    sig_b: npt.ArrayLike,
+    dim: int,
+    level: int,
+    *,
+    n_jobs: int = 1,
+    backend: str = "auto",
 ) -> FloatArray:
     """Tensor product of two truncated signatures: ``S(x * y) = S(x) (x) S(y)``.
 
@@ -231,6 +242,9 @@ def chen_product(
     dim, level : int
         Path dimension and truncation level.
     n_jobs : int, default 1
+        Threads used by pysiglib; the NumPy backend ignores it.
+    backend : {"auto", "pysiglib", "numpy"}, default "auto"
+        See :func:`signature_backend`.
 
     Returns
     -------
@@ -238,6 +252,7 @@ def chen_product(
     """
     dim = _check_int(dim, "dim", 1)
     level = _check_int(level, "level", 1)
+    route = signature_backend(backend)
     _check_size(dim, level)
     n_terms = sig_length(dim, level)
     a = np.array(sig_a, dtype=np.float64, order="C", copy=True)
@@ -253,33 +268,7 @@ def chen_product(
             raise InputError("contains NaN or infinite values", field=name)
     if a.shape != b.shape:
         raise InputError(f"shape {b.shape} differs from sig_a's {a.shape}", field="sig_b")
-    return _combine(a, b, dim, level, n_jobs=n_jobs)
-
-
-def _combine(a: FloatArray, b: FloatArray, dim: int, level: int, n_jobs: int = 1) -> FloatArray:
-    if a.ndim == 2 and a.shape[0] == 0:
-        return a.copy()
-    # pysiglib warns about (and clones) arrays that are views or not C-contiguous.
-    a = a if a.flags.c_contiguous and a.base is None else a.copy()
-    b = b if b.flags.c_contiguous and b.base is None else b.copy()
-    return np.asarray(_pysiglib().sig_combine(a, b, dim, level, n_jobs=n_jobs), dtype=np.float64)
-
-
-def _chen_reduce(sigs: FloatArray, dim: int, level: int) -> FloatArray:
-    """Ordered product over axis -2: (..., K, L) -> (..., L), by pairwise tree reduction."""
-    lead = sigs.shape[:-2]
-    n_terms = sigs.shape[-1]
-    cur = sigs.reshape((-1,) + sigs.shape[-2:])
-    while cur.shape[1] > 1:
-        k = cur.shape[1]
-        even = k - k % 2
-        left = cur[:, 0:even:2].reshape(-1, n_terms).copy()
-        right = cur[:, 1:even:2].reshape(-1, n_terms).copy()
-        merged = _combine(left, right, dim, level).reshape(cur.shape[0], even // 2, n_terms)
-        if k % 2:
-            merged = np.concatenate([merged, cur[:, -1:]], axis=1)
-        cur = merged
-    return cur[:, 0].reshape(lead + (n_terms,))
+    return _combine(a, b, dim, level, n_jobs=n_jobs, backend=route)
 
 
 @functools.lru_cache(maxsize=64)

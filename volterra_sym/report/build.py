@@ -46,6 +46,8 @@ COARSEN_TOL = 1e-10  # a cheaper exact engine for the forward integrations (rela
 ERROR_FLOOR = 1e-10  # relative; errors below it are numerical noise and are not fitted
 MAX_TIMES = 401
 MAX_EPS = 12
+#: lags of the Monte-Carlo R^(1) (``engine="mc"``): few, each costs accumulations on every path
+MC_KERNEL_LAGS = 11
 #: error-study amplitudes, in units of eps0 = min_i sqrt(S_ii) / max_t |delta_t|
 ERROR_EPS_GRID = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32)
 
@@ -55,7 +57,9 @@ class KernelTable:
     """R^(1) on ``lags`` (shape (L, p, m)) and R^(2) on ``lags2`` x ``lags2`` ((G, G, p, m, m) or None).
 
     With an exact engine and a linearization beside it, ``r1``/``r2`` are the exact kernels and
-    ``r1_linearized`` those of the linearized network (otherwise ``None``).
+    ``r1_linearized`` those of the linearized network (otherwise ``None``). With the Monte-Carlo engine
+    (``engine="mc"``), ``mc_r1``/``mc_r1_stderr`` (M, p, m) are its estimates of the network's own R^(1)
+    on ``mc_lags`` and ``mc_info`` says how they were obtained.
     """
 
     lags: numpy.ndarray
@@ -63,6 +67,20 @@ class KernelTable:
     lags2: numpy.ndarray
     r2: numpy.ndarray | None
     r1_linearized: numpy.ndarray | None = None
+    mc_lags: numpy.ndarray | None = None
+    mc_r1: numpy.ndarray | None = None
+    mc_r1_stderr: numpy.ndarray | None = None
+    mc_info: Mapping | None = None
+
+    def mc_z_scores(self) -> numpy.ndarray | None:
+        """(Monte Carlo - shown R^(1)) / standard error on ``mc_lags`` when the shown kernels are exact
+        (``r1_linearized`` beside them, or an exact engine alone); None otherwise."""
+        if self.mc_r1 is None:
+            return None
+        shown = numpy.stack([numpy.interp(self.mc_lags, self.lags, self.r1[:, q, k])
+                             for q in range(self.r1.shape[1]) for k in range(self.r1.shape[2])], axis=-1)
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            return (self.mc_r1.reshape(len(self.mc_lags), -1) - shown) / self.mc_r1_stderr.reshape(len(self.mc_lags), -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +130,7 @@ class MeanOutputTable:
 
 @dataclass(frozen=True, slots=True)
 class TruncationTable:
-    """|truncated series - reference| at time ``t`` against ``eps`` for each order in ``orders``.
+    """``|truncated series - reference|`` at time ``t`` against ``eps`` for each order in ``orders``.
 
     ``kind`` is ``"exact"`` (reference: the exact engine's driven mean, against its own series) or
     ``"monte-carlo"`` (reference: simulated response E y^eps - E y^0, linearized series without its
@@ -216,6 +234,7 @@ def build_report(
     order: int | None = None,
     n_times: int = 41,
     error_eps: Sequence[float] | None = None,
+    engine: str | None = None,
     progress: bool = False,
 ) -> ResponseReport:
     """Compute every number of the report (nothing is written).
@@ -241,6 +260,9 @@ def build_report(
     error_eps : sequence of float, optional
         Amplitudes of the truncation-error study; default a geometric grid scaled by eps0
         (:data:`ERROR_EPS_GRID`; x2 with a linearization beside an exact engine, x10 without an exact engine).
+    engine : {None, "mc"}
+        ``"mc"`` adds the Monte-Carlo engine's estimates of the network's own R^(1) with standard errors
+        (``paths``, ``seed``; ``dt`` when given) to the kernel table and figure.
     progress : bool
         tqdm bars on stderr.
     """
@@ -249,6 +271,9 @@ def build_report(
     eps = _check_eps_list(eps_list, "eps_list")
     if not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
         raise InputError(f"horizon {t!r} must be finite and > 0", field="t")
+    if engine not in (None, "mc"):
+        raise InputError(f"the report picks the exact engine itself; engine may be 'mc' (Monte-Carlo kernels "
+                         f"with standard errors), not {engine!r}", field="engine")
     if isinstance(n_times, bool) or not isinstance(n_times, int) or not 2 <= n_times <= MAX_TIMES:
         raise InputError(f"{n_times!r} time points: give an integer in 2..{MAX_TIMES}", field="n_times")
     model = build_model(spec)
@@ -293,9 +318,17 @@ def build_report(
     lags2 = numpy.linspace(0.0, lag_max, 41)
     T1, T2 = numpy.meshgrid(lags2, lags2, indexing="ij")
     source = exact if exact is not None else linear
+    mc_fields = {}
+    if engine == "mc":
+        mc = engine_for(model, values, engine="mc", order=1, paths=paths, seed=seed, dt=dt, progress=progress)
+        mc_lags = numpy.linspace(0.0, lag_max, MC_KERNEL_LAGS)
+        estimate = mc.kernel([mc_lags])
+        mc_fields = {"mc_lags": mc_lags, "mc_r1": estimate.value, "mc_r1_stderr": estimate.stderr,
+                     "mc_info": estimate.info}
     kernels = KernelTable(lags=lags, r1=source.kernel([lags]).value, lags2=lags2,
                           r2=source.kernel([T1, T2]).value if order >= 2 else None,
-                          r1_linearized=linear.kernel([lags]).value if (shown is not None and exact is not None) else None)
+                          r1_linearized=linear.kernel([lags]).value if (shown is not None and exact is not None) else None,
+                          **mc_fields)
 
     # (2) mean output: series, simulation, exact
     terms = _series_on_grid(primary, u, times, order, progress)

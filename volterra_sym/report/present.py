@@ -12,9 +12,10 @@ from typing import Any
 import sympy
 
 from ..classes.ou.derive import KernelSet, kernel_expressions
+from ..display import SINC_NOTE, display_latex, display_str, has_sinc
 
 __all__ = ["describe", "derivation_dict", "format_text", "format_latex", "format_json", "gradient_dict",
-           "format_gradient"]
+           "format_gradient", "monte_carlo_dict", "format_monte_carlo"]
 
 
 def _matrix(m: sympy.MatrixBase, to_str) -> list[list[str]]:
@@ -63,7 +64,8 @@ def format_json(kset: KernelSet) -> str:
 
 
 def format_text(kset: KernelSet) -> str:
-    d = derivation_dict(kset)
+    """The derivation for people; ``sinc(x)`` shown as sin(x)/x (JSON keeps ``sinc``)."""
+    d = derivation_dict(kset, to_str=display_str)
     out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
            f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
            f"r = {d['n_noise']} noise channels, activation {d['activation']}, order {d['order']}"
@@ -95,16 +97,21 @@ def format_text(kset: KernelSet) -> str:
     else:
         out.append("Infinite series: the readout is not polynomial; every order contributes "
                    "(E[...] are Gaussian expectations under N(mu, S), evaluated numerically).")
+    if has_sinc(*kset.propagator.matrix):
+        out.append(f"Note: {SINC_NOTE}.")
     return "\n".join(out)
 
 
 def format_latex(kset: KernelSet) -> str:
-    d = derivation_dict(kset, to_str=sympy.latex)
+    """One LaTeX line per object; ``sinc(x)`` shown as sin(x)/x (JSON keeps ``sinc``)."""
+    d = derivation_dict(kset, to_str=display_latex)
     lines = [f"% {d['name']}: {d['description']}",
-             r"A = " + sympy.latex(kset.model.A),
-             r"\mu = " + sympy.latex(kset.law.mean),
-             r"S = " + sympy.latex(kset.law.covariance),
-             r"e^{A\tau} = " + sympy.latex(kset.propagator.matrix)]
+             r"A = " + display_latex(kset.model.A),
+             r"\mu = " + display_latex(kset.law.mean),
+             r"S = " + display_latex(kset.law.covariance),
+             r"e^{A\tau} = " + display_latex(kset.propagator.matrix)]
+    if has_sinc(*kset.propagator.matrix):
+        lines.insert(1, f"% {SINC_NOTE}")
     for q, m in enumerate(d["stationary_mean"]):
         lines.append(rf"\langle f_{{{q + 1}}} \rangle_\infty = {m}")
     for k in d["kernels"]:
@@ -206,8 +213,80 @@ def _gradient(engine, fmt: str):
     return format_gradient(engine.law, engine.representation, fmt)
 
 
+def monte_carlo_dict(engine) -> dict[str, Any]:
+    """What the Monte-Carlo engine computes (no closed forms), its stationary-mean estimate and the
+    linearization beside it."""
+    import numpy
+
+    model = engine.model
+    spec = model.spec
+    mean = engine.stationary_mean()
+    info = mean.info
+    linear = None
+    if engine.net.A is not None:
+        lin = engine.linearization
+        linear = {"fixed_point": [float(x) for x in lin.linear_model.fixed_point],
+                  "A": engine.net.A.tolist(),
+                  "eigenvalues": [[float(z.real), float(z.imag)] for z in numpy.linalg.eigvals(engine.net.A)],
+                  "stationary_mean": lin.stationary_mean().value.tolist()}
+    return {
+        "engine": engine.name, "name": spec.name, "description": spec.description, "n_hidden": model.n_hidden,
+        "n_inputs": model.n_inputs, "n_outputs": model.n_outputs, "activation": spec.activation,
+        "parameters": dict(engine.values), "order": engine.order, "readout": [sympy.sstr(f) for f in model.readout],
+        "method": engine.method, "closed_forms": False,
+        "computes": ["kernels R^(1), R^(2) at given lags: averages of f(h) times likelihood-ratio weights of discretised "
+                     "impulses over simulated stationary paths (volterra-sym kernel)",
+                     "series terms of any order for an input: f(h_t) times Hermite polynomials of the Girsanov "
+                     "martingale (volterra-sym series)",
+                     "the driven mean E f(h_t): the forced network simulated from its stationary start"],
+        "options": {k: info[k] for k in ("paths", "seed", "dt", "scheme", "burn_in", "window", "control_variate")},
+        "stationary_mean": mean.value.tolist(), "stationary_mean_stderr": mean.stderr.tolist(),
+        "stationary_mean_plain": info["plain"].tolist(), "stationary_mean_plain_stderr": info["plain_stderr"].tolist(),
+        "variance_reduction": [None if not numpy.isfinite(v) else float(v) for v in info["variance_reduction"]],
+        "linearization": linear,
+    }
+
+
+def format_monte_carlo(engine, fmt: str) -> str:
+    d = monte_carlo_dict(engine)
+    if fmt == "latex":
+        lines = [f"% {d['name']}: Monte-Carlo estimates (no closed forms), {d['options']['paths']} paths, "
+                 f"seed {d['options']['seed']}"]
+        lines += [rf"\langle f_{{{q + 1}}} \rangle_\infty \approx {v:.8g} \pm {e:.2g}"
+                  for q, (v, e) in enumerate(zip(d["stationary_mean"], d["stationary_mean_stderr"]))]
+        return "\n".join(lines)
+    o = d["options"]
+    out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
+           f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
+           f"activation {d['activation']}, order {d['order']}", "",
+           "mc engine: no closed forms. " + d["method"] + ":"]
+    out += [f"  - {line}" for line in d["computes"]]
+    out.append(f"Simulation: {o['paths']} paths, seed {o['seed']}, scheme {o['scheme']}, dt {o['dt']:.4g}, burn-in "
+               f"{o['burn_in']:.4g}, window {o['window']:.4g} per path; control variate: "
+               + ("the linearized network on the same noise" if o["control_variate"] else "none"))
+    out.append("Stationary mean <f>_inf (estimate +- standard error; without control variate; variance reduction):")
+    for q, f in enumerate(d["readout"]):
+        vr = d["variance_reduction"][q]
+        out.append(f"  f{q + 1} = {f}:  {d['stationary_mean'][q]:.8g} +- {d['stationary_mean_stderr'][q]:.2g}  "
+                   f"({d['stationary_mean_plain'][q]:.8g} +- {d['stationary_mean_plain_stderr'][q]:.2g}; "
+                   + ("exact" if vr is None else f"x{vr:.3g}") + ")")
+    lin = d["linearization"]
+    if lin is None:
+        out.append("Linearization: no stable fixed point (no control variate).")
+    else:
+        eig = ", ".join(f"{re:.6g}{im:+.6g}i" if im else f"{re:.6g}" for re, im in lin["eigenvalues"])
+        out.append(f"Linearization about h* = [{', '.join(f'{x:.8g}' for x in lin['fixed_point'])}]: "
+                   f"eigenvalues of A {eig}; <f>_inf of the linearized network "
+                   f"[{', '.join(f'{x:.8g}' for x in lin['stationary_mean'])}]")
+    return "\n".join(out)
+
+
+def _monte_carlo(engine, fmt: str):
+    return monte_carlo_dict(engine) if fmt == "data" else format_monte_carlo(engine, fmt)
+
+
 #: how each engine's derivation is shown (a new engine adds its presenter here)
-PRESENTERS = {"ou": _ou, "linearized": _ou, "gradient": _gradient}
+PRESENTERS = {"ou": _ou, "linearized": _ou, "gradient": _gradient, "mc": _monte_carlo}
 
 
 def describe(engine, fmt: str = "text"):

@@ -59,6 +59,11 @@ def render_tables(report: ResponseReport, *, figures: bool = True) -> dict[str, 
                                    + [f"R1_linearized[{outs[q]},{ins[k]}]" for q, k in lin_cols],
                                    [[tau] + [K.r1[i, q, k] for q, k in r1_cols]
                                     + [K.r1_linearized[i, q, k] for q, k in lin_cols] for i, tau in enumerate(K.lags)])
+    if K.mc_r1 is not None:
+        files["kernels_r1_mc.csv"] = _csv(
+            ["tau"] + [f"{name}[{outs[q]},{ins[k]}]" for q, k in r1_cols for name in ("R1_mc", "stderr")],
+            [[tau] + [x for q, k in r1_cols for x in (K.mc_r1[i, q, k], K.mc_r1_stderr[i, q, k])]
+             for i, tau in enumerate(K.mc_lags)])
     r2_cols = [(q, a, b) for q in range(len(outs)) for a in range(len(ins)) for b in range(len(ins))]
     if K.r2 is not None:
         files["kernels_r2.csv"] = _csv(
@@ -165,6 +170,20 @@ def _markdown(report: ResponseReport, figures: bool) -> str:
                   [[fmt(K.lags[i])] + [fmt(K.r1[i, q, k], 6) for q, k in cols]
                    + [fmt(K.r1_linearized[i, q, k], 6) for q, k in lin_cols] for i in pick]))
     add("")
+    if K.mc_r1 is not None:
+        info = K.mc_info
+        cv = ("with the linearized network as control variate" if info["control_variate"]
+              else "without control variate")
+        add(f"The network's own R^(1) by the Monte-Carlo engine (likelihood-ratio weights of discretised impulses, "
+            f"theory.md 8; {info['paths']} paths, seed {info['seed']}, dt {fmt(info['dt'], 4)}, {cv}), "
+            f"estimate +- standard error (`kernels_r1_mc.csv`):\n")
+        z = K.mc_z_scores() if (report.exact_only or report.exact_and_linearized) else None
+        add(_md_table(["tau"] + [f"R1[{outs[q]},{ins[k]}]" for q, k in cols] + (["max abs z vs exact"] if z is not None else []),
+                      [[fmt(K.mc_lags[i])] + [f"{fmt(K.mc_r1[i, q, k], 5)} +- {fmt(K.mc_r1_stderr[i, q, k], 2)}"
+                                               for q, k in cols]
+                       + ([fmt(float(numpy.abs(z[i]).max()), 3)] if z is not None else [])
+                       for i in range(len(K.mc_lags))]))
+        add("")
     if K.r2 is not None:
         pick2 = numpy.unique(numpy.linspace(0, len(K.lags2) - 1, 5).round().astype(int))
         add(f"R^(2)[{outs[0]},{ins[0]},{ins[0]}](tau1, tau2){which}, rows tau1, columns tau2 "

@@ -1,7 +1,8 @@
 """Verification: each engine's claims, checked against routes independent of the engine.
 
 Each engine has its claim set (:data:`CLAIM_SETS`): :mod:`.claims.ou` for the OU engine (and the
-linearized network's OU kernels), :mod:`.claims.gradient` for the gradient engine. :func:`verify_engine`
+linearized network's OU kernels), :mod:`.claims.gradient` for the gradient engine,
+:mod:`.claims.montecarlo` for the Monte-Carlo engine. :func:`verify_engine`
 runs the set of an engine, :func:`verify_spec` that of the engine answering for a spec file. The
 shared values (claim results, reports) are in :mod:`.results`.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from .claims.gradient import verify_gradient
+from .claims.montecarlo import verify_monte_carlo
 from .claims.ou import verify_kernels
 from .results import ClaimResult, VerificationReport, check_options
 
@@ -31,11 +33,19 @@ def _gradient_claims(engine, **options: Any) -> VerificationReport:
     return verify_gradient(engine.model, params=engine.values, spectral=engine.representation, **options)
 
 
+def _monte_carlo_claims(engine, **options: Any) -> VerificationReport:
+    options.pop("mc_paths", None)
+    options.pop("order", None)
+    options.pop("kernel", None)
+    return verify_monte_carlo(engine, **options)
+
+
 #: the claim set of each engine (a new engine adds its own here)
 CLAIM_SETS: Mapping[str, Callable[..., VerificationReport]] = {
     "ou": _ou_claims,
     "linearized": _ou_claims,
     "gradient": _gradient_claims,
+    "mc": _monte_carlo_claims,
 }
 
 

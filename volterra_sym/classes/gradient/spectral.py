@@ -1,7 +1,7 @@
 """Numeric kernels of gradient-class SRNNs by a Fourier spectral method (float64).
 
 With rho_inf ~ exp(-2U/s^2) and psi = sqrt(rho_inf) g, the generator becomes the symmetric
-Schroedinger operator
+Schroedinger operator::
 
     H = -sqrt(rho) L0 (1/sqrt(rho)) = -1/2 s^2 Laplacian + V,    V = |F|^2/(2 s^2) + 1/2 div F,
 

@@ -25,6 +25,7 @@ import sympy
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 from sympy.polys.matrices import DomainMatrix
 
+from ...display import display_latex, display_str, has_sinc, shorten
 from ...errors import DerivationError
 from ...gaussian import gaussian_mean
 from ...model import SymbolicModel
@@ -32,7 +33,7 @@ from ...propagator import Propagator, derive_propagator
 from ...spec import check_order
 
 __all__ = ["StationaryLaw", "Kernel", "KernelSet", "derive_kernels", "solve_lyapunov", "kernel_expression",
-           "kernel_expressions", "MAX_KERNEL_EXPRESSIONS"]
+           "kernel_expressions", "derivation_latex", "MAX_KERNEL_EXPRESSIONS"]
 
 #: above this many index combinations, ``derive`` refuses to spell every closed form out
 MAX_KERNEL_EXPRESSIONS = 4096
@@ -51,12 +52,28 @@ class StationaryLaw:
 
 @dataclass(frozen=True, slots=True)
 class Kernel:
-    """One closed form R^(order)_{f_output; indices}(lags)."""
+    """One closed form R^(order)_{f_output; indices}(lags); ``output`` and ``indices`` are 0-based,
+    shown 1-based (``R^(2)_{f1;1,2}(tau1, tau2)``). In a notebook it displays as LaTeX."""
 
     order: int
     output: int
     indices: tuple[int, ...]
     expr: sympy.Expr
+
+    def label(self, *, latex: bool = False) -> str:
+        """``R^(n)_{fq;k1,..,kn}(tau1, .., taun)``, or its LaTeX."""
+        idx = ",".join(str(i + 1) for i in self.indices)
+        if latex:
+            lags = ", ".join(rf"\tau_{{{j + 1}}}" for j in range(self.order))
+            return rf"R^{{({self.order})}}_{{f_{{{self.output + 1}}};{idx}}}({lags})"
+        lags = ", ".join(f"tau{j + 1}" for j in range(self.order))
+        return f"R^({self.order})_{{f{self.output + 1};{idx}}}({lags})"
+
+    def __repr__(self) -> str:
+        return f"Kernel({self.label()} = {shorten(display_str(self.expr), 300)})"
+
+    def _repr_latex_(self) -> str:
+        return rf"$\displaystyle {self.label(latex=True)} = {display_latex(self.expr)}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +103,23 @@ class KernelSet:
     def vanishes(self, order: int) -> bool:
         """True when R^(order) is identically zero (polynomial readout of lower degree)."""
         return self.degree is not None and order > self.degree
+
+    def kernels(self, order: int) -> tuple[Kernel, ...]:
+        """Every closed form of one order (see :func:`kernel_expressions`)."""
+        return kernel_expressions(self, order)
+
+    def __repr__(self) -> str:
+        model = self.model
+        series = (f"finite series (readout degree {self.degree})" if self.degree is not None
+                  else "infinite series (non-polynomial readout)")
+        return (f"KernelSet({model.spec.name!r}: n={model.n_hidden} hidden, m={model.n_inputs} inputs, "
+                f"p={model.n_outputs} outputs, order {self.order}, propagator {self.propagator.method}, {series})")
+
+    def _repr_latex_(self) -> str:
+        return derivation_latex(self)
+
+    def _repr_html_(self) -> str:
+        return _html(self)
 
 
 def solve_lyapunov(A: sympy.MatrixBase, Sigma: sympy.MatrixBase) -> sympy.ImmutableMatrix:
@@ -223,3 +257,60 @@ def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
         for q in range(model.n_outputs)
         for idx in itertools.product(range(model.n_inputs), repeat=order)
     )
+
+
+#: closed forms shown by a KernelSet in a notebook (the rest: ``kset.kernels(n)``)
+MAX_DISPLAYED_KERNELS = 8
+
+
+def _display_lines(kset: KernelSet) -> list[str]:
+    """LaTeX lines of a derivation: law, propagator, stationary means, the first kernels."""
+    lines = [rf"\mu &= {display_latex(kset.law.mean)}", rf"S &= {display_latex(kset.law.covariance)}",
+             rf"e^{{A\tau}} &= {display_latex(kset.propagator.matrix)}"]
+    lines += [rf"\langle f_{{{q + 1}}} \rangle_\infty &= {display_latex(m)}"
+              for q, m in enumerate(kset.stationary_mean)]
+    model, shown, total = kset.model, 0, 0
+    for n in range(1, kset.order + 1):
+        if kset.vanishes(n):
+            continue
+        total += model.n_outputs * model.n_inputs**n
+        for q in range(model.n_outputs):
+            for idx in itertools.product(range(model.n_inputs), repeat=n):
+                if shown < MAX_DISPLAYED_KERNELS:
+                    k = Kernel(n, q, idx, kernel_expression(kset, q, idx))
+                    lines.append(rf"{k.label(latex=True)} &= {display_latex(k.expr)}")
+                    shown += 1
+    if total > shown:
+        lines.append(rf"&\text{{... {total - shown} more: kset.kernels(n)}}")
+    return lines
+
+
+def _aligned(lines: list[str]) -> str:
+    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+
+
+def _html(kset: KernelSet) -> str:
+    import html
+
+    model, spec = kset.model, kset.model.spec
+    rows = [("network", f"{model.n_hidden} hidden units, {model.n_inputs} inputs, {model.n_outputs} outputs, "
+                        f"activation {spec.activation}"),
+            ("parameters", ", ".join(f"{k} = {v:g}" for k, v in spec.defaults.items()) or "none"),
+            ("order", str(kset.order)), ("propagator", kset.propagator.method),
+            ("series", f"finite (readout degree {kset.degree})" if kset.degree is not None else "infinite")]
+    cells = "".join(f"<tr><th style='text-align:left'>{html.escape(a)}</th><td style='text-align:left'>"
+                    f"{html.escape(b)}</td></tr>" for a, b in rows)
+    note = (f"<p><small>{html.escape(SINC_NOTE_HTML)}</small></p>"
+            if has_sinc(*kset.propagator.matrix) else "")
+    title = html.escape(spec.name + (f": {spec.description}" if spec.description else ""))
+    return (f"<div><strong>KernelSet</strong> {title}<table>{cells}</table>"
+            f"<div>{html.escape(derivation_latex(kset))}</div>{note}</div>")
+
+
+SINC_NOTE_HTML = "sin(x)/x is SymPy's sinc(x): read its limit where the argument vanishes."
+
+
+def derivation_latex(kset: KernelSet) -> str:
+    """The derivation as one LaTeX display: law, propagator, stationary means and the first
+    :data:`MAX_DISPLAYED_KERNELS` closed forms (what a notebook shows), ``sinc`` shown as sin(x)/x."""
+    return "$$" + _aligned(_display_lines(kset)) + "$$"
