@@ -167,3 +167,19 @@ def test_cli_series_and_contact_kernel(capsys):
     assert data["axes"] == ["output", "input_1@tau_1", "input_2@tau_1"]
     assert main(["kernel", str(SCALAR), "--order", "2", "--lags", "0.5", "--composition", "1"]) == 2
     assert "--composition" in capsys.readouterr().err
+
+
+def test_monte_carlo_engine_refuses_what_it_does_not_weight(scalar):
+    """The mc engine's weights assume the additive input: it refuses kernels and series of an input inside a
+    nonlinear activation (one clear error), and its driven mean, a plain simulation, agrees with the exact one."""
+    from volterra_sym.errors import DerivationError
+
+    mc = engine_for(scalar.model, engine="mc", order=2, paths=4096, seed=5)
+    with pytest.raises(DerivationError, match="inside a nonlinear activation"):
+        mc.kernel([0.5])
+    with pytest.raises(DerivationError, match="inside a nonlinear activation"):
+        mc.series(_u(1), 1.0, 0.5)
+    u = _u(1)
+    estimate = mc.driven_mean(u, [0.0, 1.0], 0.8)
+    exact = scalar.driven_mean(u, [0.0, 1.0], 0.8).value
+    assert np.abs((estimate.value[-1] - exact[-1]) / estimate.stderr[-1]).max() < 4
