@@ -32,6 +32,7 @@ CASES = [
     ("ou", DERIV / "ou3_cubic.toml", {}),
     ("ou", DERIV / "ou2_tanh.toml", {}),
     ("gradient", DERIV / "nonlinear" / "tanh1_scalar.toml", {}),
+    ("gradient", DERIV / "nonlinear" / "tanh1_inside.toml", {}),
     ("linearized", DERIV / "nonlinear" / "tanh3.toml", {}),
     ("linearized", DERIV / "ou2_quadratic.toml", {}),
     ("mc", DERIV / "ou2_quadratic.toml", MC_OPTIONS),

@@ -43,6 +43,7 @@ class SymbolicModel:
     parameters: tuple[sympy.Symbol, ...]  # declaration order
     affine: bool = True  # the drift is A h + b
     fixed_point: tuple[float, ...] | None = None
+    input_placement: str = "additive"  # or "activation": the input enters a(W h + b + eps C u)
 
     def __repr__(self) -> str:
         kind = "affine" if self.affine else "nonlinear"
@@ -61,6 +62,21 @@ class SymbolicModel:
     @property
     def n_outputs(self) -> int:
         return len(self.readout)
+
+    def input_coefficients(self, j: int) -> tuple[sympy.Expr, ...]:
+        """c_{j,i}(h) of the order-j input operator L_j(u) g = sum_i c_{j,i}(h) (C u)_i^j d_i g (theory.md 7).
+
+        Additive input: c_1 = 1 and c_j = 0 for j >= 2. Input inside the activation:
+        c_{j,i} = a^(j)((W h + b)_i) / j!, which is the same for a linear activation.
+        """
+        n = self.n_hidden
+        if self.input_placement == "additive" or self.affine:
+            value = sympy.Integer(1) if j == 1 else sympy.Integer(0)
+            return (value,) * n
+        spec = self.spec
+        pre = spec.W * sympy.Matrix(self.hidden) + spec.b
+        derivative = sympy.diff(spec.activation_expr, X, j) / sympy.factorial(j)
+        return tuple(derivative.subs(X, pre[i]) for i in range(n))
 
     def generator(self, g: sympy.Expr) -> sympy.Expr:
         """``L0 g = F . grad g + 1/2 Sigma : hess g`` (theory.md 2)."""
@@ -97,6 +113,7 @@ def build_model(spec: DerivationSpec) -> SymbolicModel:
         hidden=spec.hidden,
         parameters=tuple(spec.parameters.values()),
         affine=linear,
+        input_placement=spec.input_placement,
     )
     values = resolve_parameters(spec, {})
     check_stable(model, values)
@@ -176,7 +193,7 @@ def linearize(model: SymbolicModel, values: Mapping[str, float] | None = None) -
         spec=spec,
         A=A_lin,
         b=b_lin,
-        C=sympy.ImmutableMatrix(model.C.subs(subs).applyfunc(lambda e: sympy.Rational(repr(float(e))))),
+        C=sympy.ImmutableMatrix(_input_matrix(model, hstar, subs).applyfunc(lambda e: sympy.Rational(repr(float(e))))),
         Sigma=sympy.ImmutableMatrix(model.Sigma.subs(subs).applyfunc(lambda e: sympy.Rational(repr(float(e))))),
         drift=sympy.ImmutableMatrix(A_lin * hv + b_lin),
         readout=tuple(f.subs(subs) for f in model.readout),
@@ -190,6 +207,16 @@ def linearize(model: SymbolicModel, values: Mapping[str, float] | None = None) -
     except SpecError as err:
         raise DerivationError(f"linearization at h* = {list(numpy.round(hstar, 6))}: {err}") from err
     return lin
+
+
+def _input_matrix(model: SymbolicModel, hstar: numpy.ndarray, subs: Mapping) -> sympy.Matrix:
+    """C, or diag(a'(W h* + b)) C when the input enters the activation (its linearization at h*)."""
+    C = model.C.subs(subs)
+    if model.input_placement == "additive" or model.affine:
+        return C
+    at = {x: sympy.Float(float(v), 30) for x, v in zip(model.hidden, hstar)}
+    slopes = [sympy.N(c.subs(subs).subs(at), 30) for c in model.input_coefficients(1)]
+    return sympy.diag(*slopes) * C
 
 
 def resolve_parameters(spec: DerivationSpec, overrides: Mapping[str, float]) -> dict[str, float]:

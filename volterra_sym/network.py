@@ -45,6 +45,7 @@ class NumericSRNN:
     fixed_point: numpy.ndarray | None
     relaxation_time: float
     fastest_rate: float
+    input_inside: bool = False  # the input enters the activation: a(W h + b + eps C u)
 
     @property
     def n_hidden(self) -> int:
@@ -59,15 +60,20 @@ class NumericSRNN:
         return len(self.readout)
 
     def drift(self, h: numpy.ndarray, forcing: numpy.ndarray | None = None) -> numpy.ndarray:
-        """F(h) (+ ``forcing``) on states of shape (..., n, paths); returns a new array."""
+        """The driven drift on states of shape (..., n, paths), ``forcing`` = eps C u: F(h) + forcing,
+        or -Gamma h + a(W h + b + forcing) when the input enters the activation; a new array."""
         if self.affine:
             out = self.A @ h
             out += self.b[:, None]
         else:
             z = self.W @ h
             z += self.b[:, None]
+            if self.input_inside and forcing is not None:
+                z += forcing
             out = self.activation(z)
             out -= self.Gamma @ h
+            if self.input_inside:
+                return out
         if forcing is not None:
             out += forcing
         return out
@@ -177,7 +183,7 @@ def numeric_srnn(model: SymbolicModel, params: Mapping[str, float] | None = None
         S = stationary_covariance(A, Sigma)
         mu = hstar
     return NumericSRNN(affine=False, Gamma=Gamma, W=W, b=b, C=C, sigma=sigma, activation=activation,
-                       readout=readout, A=A, mu=mu, S=S, fixed_point=hstar,
+                       readout=readout, A=A, mu=mu, S=S, fixed_point=hstar, input_inside=model.input_placement == "activation",
                        relaxation_time=float(1 / numpy.abs(eig.real).min()),
                        fastest_rate=float(max(numpy.abs(eig).max(),
                                               numpy.abs(numpy.linalg.eigvals(Gamma)).max())))

@@ -9,6 +9,7 @@ Spec format::
     description = "free text"
     [model]
     activation = "linear"              # or "tanh", "sigmoid", or an expression in x
+    input_placement = "additive"       # or "activation": a(W h + b + eps C u) (theory.md 7)
     Gamma = [[1.5, 0.0], [0.0, 1.0]]   # n x n, numbers or expression strings in [parameters]
     W = [[0.0, 0.5], [-0.3, 0.0]]      # n x n
     b = [0.1, -0.2]                    # n
@@ -67,7 +68,9 @@ MAX_DESCRIPTION = 2000
 MAX_DEGREE = 24  # total polynomial degree of a readout (a structural bound, see _degree_bound)
 _HIDDEN_RE = re.compile(r"h\d+|tau\d+|u\d+")
 _TOP_KEYS = {"name", "description", "model", "parameters", "expansion"}
-_MODEL_KEYS = {"activation", "Gamma", "W", "b", "C", "sigma", "readout"}
+_MODEL_KEYS = {"activation", "input_placement", "Gamma", "W", "b", "C", "sigma", "readout"}
+#: where the input enters: outside the activation (eps C u added to the drift) or inside it
+INPUT_PLACEMENTS = ("additive", "activation")
 _EXPANSION_KEYS = {"order"}
 
 
@@ -84,6 +87,7 @@ class DerivationSpec:
     source: str  # the file as named by the user, used in messages only
     activation: str  # as written in the spec
     activation_expr: sympy.Expr  # a(x), in X and the parameters
+    input_placement: str  # "additive": a(W h + b) + eps C u; "activation": a(W h + b + eps C u)
     Gamma: sympy.ImmutableMatrix
     W: sympy.ImmutableMatrix
     b: sympy.ImmutableMatrix
@@ -215,6 +219,10 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         if sympy.expand(activation_expr - X) == 0:
             activation = "linear"
 
+    placement = model.get("input_placement", "additive")
+    if not isinstance(placement, str) or placement not in INPUT_PLACEMENTS:
+        raise err("[model].input_placement", f"{placement!r} is not one of {', '.join(map(repr, INPUT_PLACEMENTS))}")
+
     def matrix(key: str, *, rows: int | None, cols: int | None, vector: bool = False) -> sympy.ImmutableMatrix:
         fkey = f"[model].{key}"
         value = model.get(key)
@@ -289,6 +297,7 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         source=source,
         activation=activation,
         activation_expr=activation_expr,
+        input_placement=placement,
         Gamma=Gamma,
         W=W,
         b=b,

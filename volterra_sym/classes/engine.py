@@ -27,7 +27,7 @@ from ..errors import DerivationError, InputError
 from ..model import SymbolicModel, check_stable, resolve_parameters
 from ..spec import check_order
 
-__all__ = ["Engine", "Estimate", "SeriesResult", "InputSignal", "check_lags"]
+__all__ = ["Engine", "Estimate", "SeriesResult", "InputSignal", "check_lags", "check_composition", "zero_kernel"]
 
 InputSignal = Callable[[numpy.ndarray], numpy.ndarray]
 
@@ -77,6 +77,29 @@ class SeriesResult:
         total = " ".join(numpy.array2string(self.total, precision=8, separator=", ").split())
         return (f"SeriesResult(engine={self.engine!r}, t={self.t:g}, eps={self.eps:g}, order {len(self.terms) - 1}, "
                 f"total={total}, error_estimate={self.error_estimate:.1e})")
+
+
+def check_composition(lags: Sequence, composition: Sequence[int] | None, order: int) -> tuple[int, ...]:
+    """The composition of a kernel query (default all ones), checked against the lags and ``order``."""
+    if composition is None:
+        composition = (1,) * len(lags)
+    try:
+        composition = tuple(int(j) for j in composition)
+    except (TypeError, ValueError) as err:
+        raise InputError("expected a sequence of positive integers", field="composition") from err
+    if len(composition) != len(lags):
+        raise InputError(f"{len(composition)} entries for {len(lags)} lag(s): give one per lag", field="composition")
+    if any(j < 1 for j in composition):
+        raise InputError("entries must be >= 1", field="composition")
+    if sum(composition) > order:
+        raise InputError(f"order {sum(composition)} exceeds the derived order {order}", field="composition")
+    return composition
+
+
+def zero_kernel(lags: Sequence[numpy.ndarray], p: int, m: int, n: int) -> numpy.ndarray:
+    """The zero kernel array of order n for these lags."""
+    shape = numpy.broadcast_shapes(*(numpy.shape(t) for t in lags))
+    return numpy.zeros(shape + (p,) + (m,) * n)
 
 
 def check_lags(lags: Sequence[numpy.typing.ArrayLike]) -> list[numpy.ndarray]:
@@ -129,8 +152,14 @@ class Engine(ABC):
         """<f>_inf, shape (p,)."""
 
     @abstractmethod
-    def kernel(self, lags: Sequence[numpy.typing.ArrayLike]) -> Estimate:
-        """R^(n)(lags) for n = len(lags) <= order, shape broadcast(lags) + (p,) + (m,) * n."""
+    def kernel(self, lags: Sequence[numpy.typing.ArrayLike], composition: Sequence[int] | None = None) -> Estimate:
+        """R^(n)(lags), shape broadcast(lags) + (p,) + (m,) * n.
+
+        ``composition`` (j_1, ..., j_r), one positive entry per lag, n = j_1 + ... + j_r <= order,
+        addresses the contact kernels of an input inside the activation (theory.md 7): j_i inputs act
+        together at the i-th latest time, and the n input axes are grouped by time (the first j_1
+        belong to tau_1). The default, all ones, is the time-ordered kernel of order len(lags).
+        """
 
     @abstractmethod
     def series(self, u: InputSignal, t: float, eps: float, *, order: int | None = None,

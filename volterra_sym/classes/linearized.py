@@ -60,8 +60,8 @@ class LinearizedEngine(Engine):
     def stationary_mean(self) -> Estimate:
         return self._named(self.ou.stationary_mean())
 
-    def kernel(self, lags: Sequence[numpy.typing.ArrayLike]) -> Estimate:
-        return self._named(self.ou.kernel(lags))
+    def kernel(self, lags: Sequence[numpy.typing.ArrayLike], composition: Sequence[int] | None = None) -> Estimate:
+        return self._named(self.ou.kernel(lags, composition))
 
     def series(self, u: InputSignal, t: float, eps: float, *, order: int | None = None,
                tol: float | None = None) -> SeriesResult:

@@ -50,7 +50,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                               "kernel derivations/nonlinear/tanh3.toml --order 2 --lags 0.5,0.2 --engine mc --paths 8192 "
                               "--seed 1 --json"])
     _common(p, order_required=True)
-    p.add_argument("--lags", required=True, help="comma-separated lags tau1,...,taun")
+    p.add_argument("--lags", required=True, help="comma-separated lags tau1,...,taur")
+    p.add_argument("--composition", default=None, metavar="J1,...,JR",
+                   help="input inside the activation: j_i inputs act together at the i-th latest time (a contact "
+                        "kernel, theory.md 7); one entry per lag, summing to --order (default all ones)")
     p.set_defaults(run=run_kernel)
 
     p = add_command(sub, "series", help="truncated series terms at time t for inputs u(t)",
@@ -81,14 +84,34 @@ def run_derive(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lags(args: argparse.Namespace) -> list[float]:
+def _lags(args: argparse.Namespace) -> tuple[list[float], list[int]]:
     try:
         lags = [float(x) for x in args.lags.split(",")] if args.lags.strip() else []
     except ValueError as err:
         raise InputError(f"{args.lags!r} is not a comma-separated list of numbers", field="lags") from err
-    if len(lags) != args.order:
-        raise InputError(f"{len(lags)} lag(s) given for order {args.order}; give exactly {args.order}", field="lags")
-    return lags
+    if args.composition is None:
+        composition = [1] * args.order
+    else:
+        try:
+            composition = [int(x) for x in args.composition.split(",")]
+        except ValueError as err:
+            raise InputError(f"{args.composition!r} is not a comma-separated list of integers",
+                             field="composition") from err
+        if any(j < 1 for j in composition) or sum(composition) != args.order:
+            raise InputError(f"entries must be >= 1 and sum to the order {args.order}", field="composition")
+    if len(lags) != len(composition):
+        raise InputError(f"{len(lags)} lag(s) given; give exactly {len(composition)} (one per time)", field="lags")
+    return lags, composition
+
+
+def _axes(composition: list[int]) -> list[str]:
+    """Axis names of a kernel array: the output, then each input index with the lag it is paired with."""
+    axes, k = ["output"], 0
+    for i, j in enumerate(composition):
+        for _ in range(j):
+            k += 1
+            axes.append(f"input_{k}" if all(c == 1 for c in composition) else f"input_{k}@tau_{i + 1}")
+    return axes
 
 
 def run_kernel(args: argparse.Namespace) -> int:
@@ -98,13 +121,14 @@ def run_kernel(args: argparse.Namespace) -> int:
 
     if not 0 <= args.order <= LIMITS["order"]:
         raise InputError(f"order {args.order} is outside 0..{LIMITS['order']}", field="order")
-    lags = _lags(args)
+    lags, composition = _lags(args)
     engine = engine_from(args, order=args.order)
-    answer = engine.kernel(lags)
+    answer = engine.kernel(lags, composition)
     value = answer.value
     if args.json:
-        data = {"engine": engine.name, "order": args.order, "lags": lags, "value": value.tolist(),
-                "shape": list(value.shape), "axes": ["output"] + [f"input_{j + 1}" for j in range(args.order)]}
+        data = {"engine": engine.name, "order": args.order, "lags": lags, "composition": composition,
+                "input_placement": engine.model.input_placement, "value": value.tolist(),
+                "shape": list(value.shape), "axes": _axes(composition)}
         if answer.error is not None:
             data["error_estimate"] = answer.error
         if answer.stderr is not None:
@@ -115,7 +139,8 @@ def run_kernel(args: argparse.Namespace) -> int:
     else:
         if not numpy.all(numpy.isfinite(value)):
             raise InputError("the result is not finite (arguments out of range)")
-        print(f"R^({args.order}) at lags {lags}, shape [p][m]^n = {list(value.shape)} ({engine.name} engine"
+        which = "" if all(j == 1 for j in composition) else f", composition {composition}"
+        print(f"R^({args.order}) at lags {lags}{which}, shape [p][m]^n = {list(value.shape)} ({engine.name} engine"
               f"{_statistics(answer.info)}):")
         print(numpy.array2string(value, precision=15 if answer.stderr is None else 6))
         if answer.stderr is not None:
@@ -149,7 +174,8 @@ def run_series(args: argparse.Namespace) -> int:
     if args.json and engine.has_driven_mean:
         exact = engine.driven_mean(u, [0.0, args.t], args.eps)
     if args.json:
-        data = {"engine": engine.name, "t": args.t, "eps": args.eps, "order": len(result.terms) - 1,
+        data = {"engine": engine.name, "input_placement": engine.model.input_placement, "t": args.t, "eps": args.eps,
+                "order": len(result.terms) - 1,
                 "terms": result.terms.tolist(), "total": result.total.tolist(),
                 "shape": list(result.terms.shape), "axes": ["order", "output"],
                 "error_estimate": result.error_estimate}

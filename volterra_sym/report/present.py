@@ -41,6 +41,7 @@ def derivation_dict(kset: KernelSet, to_str=sympy.sstr) -> dict[str, Any]:
         "n_outputs": model.n_outputs,
         "n_noise": spec.sigma.shape[1],
         "activation": spec.activation,
+        "input_placement": spec.input_placement,
         "parameters": dict(spec.defaults),
         "order": kset.order,
         "readout": [to_str(f) for f in model.readout],
@@ -67,7 +68,9 @@ def format_text(kset: KernelSet) -> str:
     d = derivation_dict(kset, to_str=display_str)
     out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
            f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
-           f"r = {d['n_noise']} noise channels, activation {d['activation']}, order {d['order']}"]
+           f"r = {d['n_noise']} noise channels, activation {d['activation']}, order {d['order']}"
+           + (", input inside the activation (identical to additive for a linear activation)"
+              if d["input_placement"] == "activation" else "")]
     if d["parameters"]:
         out.append("  parameters (defaults): " + ", ".join(f"{k} = {v:g}" for k, v in d["parameters"].items()))
     out.append("")
@@ -145,6 +148,7 @@ def gradient_dict(law, sk, to_str=sympy.sstr, taylor_order: int = 3) -> dict[str
         "n_inputs": model.n_inputs,
         "n_outputs": model.n_outputs,
         "activation": spec.activation,
+        "input_placement": spec.input_placement,
         "parameters": dict(sk.values),
         "order": sk.order,
         "readout": [to_str(f) for f in model.readout],
@@ -173,7 +177,9 @@ def format_gradient(law, sk, fmt: str) -> str:
     d = gradient_dict(law, sk)
     out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
            f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
-           f"activation {d['activation']}, gradient class (F = -grad U, Sigma = s^2 I)", ""]
+           f"activation {d['activation']}, gradient class (F = -grad U, Sigma = s^2 I)"
+           + (", input inside the activation: L_j(u) = sum_i a^(j)((W h + b)_i)/j! (C u)_i^j d_i "
+              "(theory.md 7)" if d["input_placement"] == "activation" else ""), ""]
     out.append("Drift F(h) = " + _rows([[x] for x in d["drift"]]))
     out.append(f"Noise variance s^2 = {d['noise_variance']}")
     out.append(f"Potential U(h) = {d['potential']}")

@@ -4,14 +4,13 @@ kernels by a Fourier spectral method (:mod:`.spectral`) on the symbolic law of :
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 from collections.abc import Sequence
 
 import numpy
 
 from ...model import SymbolicModel
-from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_lags
+from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_composition, check_lags
 from .law import GradientLaw, gradient_law, is_gradient_class
 from .reduce import reduce_representation
 from .spectral import (SpectralKernels, spectral_kernel_values, spectral_kernels, spectral_mean_on_grid,
@@ -55,19 +54,18 @@ class GradientEngine(Engine):
         """The lowest modes reproducing the kernels to ``tolerance`` (forward integrations cost K^2 per step)."""
         reduced = reduce_representation(self.representation, tolerance=tolerance)
         other = copy.copy(self)
-        other.__dict__["representation"] = dataclasses.replace(self.representation, lam=reduced.lam, B=reduced.B,
-                                                               fhat=reduced.fhat)
+        other.__dict__["representation"] = self.representation.truncated(reduced.modes)
         return other
 
     def stationary_mean(self) -> Estimate:
         sk = self.representation
         return Estimate(sk.stationary_mean, self.name, error=sk.error_estimate)
 
-    def kernel(self, lags: Sequence[numpy.typing.ArrayLike]) -> Estimate:
+    def kernel(self, lags: Sequence[numpy.typing.ArrayLike], composition: Sequence[int] | None = None) -> Estimate:
         sk = self.representation
-        if len(lags) > self.order:
-            self.check_order(len(lags))
-        return Estimate(spectral_kernel_values(sk, check_lags(lags)), self.name, error=sk.error_estimate)
+        arrays = check_lags(lags)
+        composition = check_composition(arrays, composition, self.order)
+        return Estimate(spectral_kernel_values(sk, arrays, composition), self.name, error=sk.error_estimate)
 
     def series(self, u: InputSignal, t: float, eps: float, *, order: int | None = None,
                tol: float | None = None) -> SeriesResult:

@@ -105,7 +105,8 @@ def _antiderivative(spec) -> sympy.Expr:
 
 def taylor_words(law: GradientLaw, output: int, k: int, degree: int, *, budget: float = 10.0,
                     max_size: int = 20_000) -> tuple[sympy.Expr, ...]:
-    """The integrands C_k . grad L0^p f_q, p = 0..degree, of the small-lag expansion
+    """The integrands L_{1;k} L0^p f_q, p = 0..degree (L_{1;k} = C_k . grad, or (a'(W h + b) C_k) . grad for an
+    input inside the activation), of the small-lag expansion
     R^(1)_{f;k}(tau) = sum_p tau^p/p! <word_p> (theory.md 5), stopping before ``degree`` when the next word
     would be too large: its predicted size (the last
     size times the last growth factor, in characters) exceeds ``max_size`` or ``budget`` seconds are
@@ -113,11 +114,12 @@ def taylor_words(law: GradientLaw, output: int, k: int, degree: int, *, budget: 
     application of L0, those of tanh by ~2-4x."""
     model = law.model
     f = model.readout[output]
+    slopes = model.input_coefficients(1)  # 1, or a'(W h + b) for an input inside the activation
     words: list[sympy.Expr] = []
     sizes: list[int] = []
     start = time.perf_counter()
     for p in range(degree + 1):
-        words.append(sympy.expand(sum((model.C[i, k] * sympy.diff(f, x) for i, x in enumerate(model.hidden)),
+        words.append(sympy.expand(sum((slopes[i] * model.C[i, k] * sympy.diff(f, x) for i, x in enumerate(model.hidden)),
                                       sympy.Integer(0))))
         sizes.append(len(str(words[-1])) + 1)
         if p == degree:

@@ -22,7 +22,9 @@ The resolution is increased until two successive grids agree (:data:`TOL`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ import numpy
 import sympy
 
 from ...errors import DerivationError, InputError
+from ...spec import X
+from .inside import MAX_CONTACT_ORDER, InsideInput, apply_exact, apply_order, contact_matrices
 from .law import GradientLaw
 from ...model import numeric_matrix, resolve_parameters
 
@@ -60,10 +64,17 @@ class SpectralKernels:
     box: tuple[tuple[float, float], ...]
     error_estimate: float
     order: int
+    inside: InsideInput | None = None  # the input enters the activation (theory.md 7)
 
     @property
     def stationary_mean(self) -> numpy.ndarray:
         return self.fhat[0].copy()
+
+    def truncated(self, keep: int) -> SpectralKernels:
+        """The lowest ``keep`` modes."""
+        return dataclasses.replace(self, lam=self.lam[:keep].copy(), B=self.B[:, :keep, :keep].copy(),
+                                   fhat=self.fhat[:keep].copy(),
+                                   inside=None if self.inside is None else self.inside.truncated(keep))
 
 
 def _fourier_matrices(N: int, length: float) -> tuple[numpy.ndarray, numpy.ndarray]:
@@ -90,14 +101,25 @@ def _numeric(law: GradientLaw, values: Mapping[str, float]):
     if not s2 > 0:
         raise InputError("the noise variance must be positive", field="params")
     F = [fn(e) for e in model.drift]
-    return {
+    out = {
         "s2": s2,
         "F": F,
         "div": fn(law.divergence),
         "U": fn(law.potential),
         "readout": [fn(f) for f in model.readout],
         "C": numeric_matrix(model.C, model, values),
+        "inside": None,
     }
+    if model.input_placement == "activation":
+        pre = spec.W * sympy.Matrix(h) + spec.b
+        act = spec.activation_expr.subs(subs)
+        out["inside"] = {
+            "z": [fn(pre[i]) for i in range(len(h))],
+            "activation": sympy.lambdify([X], act, modules="numpy"),
+            "coefficients": [sympy.lambdify([X], sympy.diff(act, X, j) / math.factorial(j), modules="numpy")
+                             for j in range(1, MAX_CONTACT_ORDER + 1)],
+        }
+    return out
 
 
 def _box(num, n: int) -> tuple[tuple[float, float], ...]:
@@ -174,12 +196,26 @@ def _representation(num, n: int, box, N: int):
     for d in range(n):  # d phi / d h_d, applied along one grid axis at a time
         cube = numpy.moveaxis(phi.reshape((N,) * n + (K,)), d, 0)
         grads.append(numpy.moveaxis(numpy.tensordot(D1s[d], cube, axes=1), 0, d).reshape(-1, K))
-    B = []
-    for k in range(C.shape[1]):
-        directional = sum(C[d, k] * grads[d] for d in range(n))
-        drift_k = (C[:, k] @ F) / s2
-        B.append(phi.T @ (directional - phi * drift_k[:, None]) * dx)
-    return lam, numpy.stack(B), fhat, ground
+    if num["inside"] is None:
+        B = []
+        for k in range(C.shape[1]):
+            directional = sum(C[d, k] * grads[d] for d in range(n))
+            drift_k = (C[:, k] @ F) / s2
+            B.append(phi.T @ (directional - phi * drift_k[:, None]) * dx)
+        return lam, numpy.stack(B), fhat, ground, None
+    # the input inside the activation: G_i = d_i phi - phi F_i / s^2, the matrix of v . grad is
+    # dx phi^T (sum_i v_i G_i); L_1 has v_i = a'(z_i) (C u)_i
+    G = numpy.stack([grads[d] - phi * (F[d] / s2)[:, None] for d in range(n)])
+    with numpy.errstate(all="ignore"):
+        z = numpy.stack([numpy.broadcast_to(numpy.asarray(f(*grid), dtype=float), grid[0].shape)
+                         for f in num["inside"]["z"]])
+        coefficients = tuple(numpy.broadcast_to(numpy.asarray(c(z), dtype=float), z.shape).copy()
+                             for c in num["inside"]["coefficients"])
+    if not all(numpy.all(numpy.isfinite(c)) for c in coefficients):
+        raise DerivationError("derivatives of the activation are not finite on the computational box")
+    inside = InsideInput(phi, G, z, coefficients, num["inside"]["activation"], C, dx)
+    B = [phi.T @ sum(C[d, k] * coefficients[0][d][:, None] * G[d] for d in range(n)) * dx for k in range(C.shape[1])]
+    return lam, numpy.stack(B), fhat, ground, inside
 
 
 def _probe(lam, B, fhat, order):
@@ -204,7 +240,7 @@ def spectral_kernels(law: GradientLaw, params: Mapping[str, float] | None = None
     box = _box(num, n)
     previous = None
     for N in _LADDER[n]:
-        lam, B, fhat, ground = _representation(num, n, box, N)
+        lam, B, fhat, ground, inside = _representation(num, n, box, N)
         probe = _probe(lam, B, fhat, min(order, 3))
         scale = max(1.0, float(numpy.abs(probe).max()))
         if previous is not None:
@@ -223,37 +259,58 @@ def spectral_kernels(law: GradientLaw, params: Mapping[str, float] | None = None
             break
         keep *= 2
     keep = min(keep, K)
-    return SpectralKernels(law, values, lam[:keep], B[:, :keep, :keep].copy(), fhat[:keep].copy(), N, box, error,
-                           order)
+    full = SpectralKernels(law, values, lam, B, fhat, N, box, error, order, inside)
+    return full.truncated(keep)
 
 
-def contract(lam, B, fhat, lags: Sequence[numpy.ndarray]) -> numpy.ndarray:
-    """e_0^T B_{k_n} e^{-lam tau_n} ... B_{k_1} e^{-lam tau_1} f_hat for all index tuples.
+def contract(lam, B, fhat, lags: Sequence[numpy.ndarray], operators: Sequence[numpy.ndarray] | None = None
+             ) -> numpy.ndarray:
+    """e_0^T O_r e^{-lam tau_r} ... O_1 e^{-lam tau_1} f_hat for all index tuples of the operators.
 
-    The working array has shape lag_shape + (m,) * j + (K, p) after j input operators.
+    ``operators[i]`` (M_i, K, K) acts at the i-th latest time (default: ``B``, the input operators
+    C_k . grad, M_i = m). The working array has shape lag_shape + (M_1, ..., M_j) + (K, p) after j
+    operators; the result lag_shape + (p,) + (M_1, ..., M_r).
     """
     n = len(lags)
+    operators = [B] * n if operators is None else list(operators)
     lags = numpy.broadcast_arrays(*lags)
     shape = lags[0].shape
     v = numpy.exp(-numpy.multiply.outer(lags[0], lam))[..., :, None] * fhat
     for j in range(n):
-        v = numpy.einsum("kil,...lp->...kip", B, v)
+        v = numpy.einsum("kil,...lp->...kip", operators[j], v)
         if j + 1 < n:
             decay = numpy.exp(-numpy.multiply.outer(lags[j + 1], lam))
             v = v * decay.reshape(shape + (1,) * (j + 1) + (len(lam), 1))
-    out = v[..., 0, :]  # lag_shape + (m,) * n + (p,)
+    out = v[..., 0, :]  # lag_shape + (M_1, ..., M_r) + (p,)
     return numpy.moveaxis(out, -1, len(shape))
 
 
-def spectral_kernel_values(sk: SpectralKernels, lags: Sequence[numpy.typing.ArrayLike]) -> numpy.ndarray:
-    """R^(n)(lags), shape broadcast(lags) + (p,) + (m,) * n (same layout as :func:`kernel_values`)."""
+def spectral_kernel_values(sk: SpectralKernels, lags: Sequence[numpy.typing.ArrayLike],
+                           composition: Sequence[int] | None = None) -> numpy.ndarray:
+    """R^(n)(lags), shape broadcast(lags) + (p,) + (m,) * n (same layout as :func:`kernel_values`).
+
+    ``composition`` (j_1, ..., j_r), one entry per lag, addresses the contact kernels of an input
+    inside the activation (theory.md 7): j_i inputs act together at the i-th latest time, and the
+    input axes are grouped by time (the first j_1 belong to tau_1). Default: all ones, the
+    time-ordered kernel of order len(lags); an additive input has no contact kernels (zeros).
+    """
     if len(lags) == 0:
         return sk.fhat[0].copy()
     arrays = [numpy.asarray(t, dtype=numpy.float64) for t in lags]
     for j, t in enumerate(arrays):
         if not numpy.all(numpy.isfinite(t)) or numpy.any(t < 0):
             raise InputError(f"lag tau_{j + 1} must be finite and >= 0", field="lags")
-    return contract(sk.lam, sk.B, sk.fhat, arrays)
+    composition = tuple(composition) if composition is not None else (1,) * len(arrays)
+    if composition == (1,) * len(arrays):
+        return contract(sk.lam, sk.B, sk.fhat, arrays)
+    m = sk.B.shape[0]
+    n = sum(composition)
+    if sk.inside is None:
+        shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
+        return numpy.zeros(shape + (sk.fhat.shape[1],) + (m,) * n)
+    operators = [sk.B if j == 1 else contact_matrices(sk.inside, j) for j in composition]
+    out = contract(sk.lam, sk.B, sk.fhat, arrays, operators)
+    return out.reshape(out.shape[: out.ndim - len(composition)] + (m,) * n)
 
 
 def _phi_functions(z: numpy.ndarray) -> tuple[numpy.ndarray, ...]:
@@ -293,7 +350,7 @@ def _forward(lam: numpy.ndarray, drive: Callable, y0: numpy.ndarray, record: Cal
         Q, f1, f2, f3 = (c * h for c in _phi_functions(z))
         fine = numpy.linspace(0.0, float(times[-1]), 2 * sub * intervals + 1)
         U = numpy.asarray(u(fine), dtype=numpy.float64)
-        out = numpy.empty((len(times),) + numpy.shape(first))
+        out = numpy.empty((len(times),) + numpy.shape(first), dtype=numpy.result_type(first, complex if numpy.iscomplexobj(y0) else float))
         out[0] = first
         y = y0.copy()
         for i in range(sub * intervals):
@@ -354,6 +411,13 @@ def spectral_series_on_grid(sk: SpectralKernels, u: Callable, times: numpy.typin
         out.reshape(order + 1, K)[1:] = Y[:-1] @ numpy.tensordot(uv, BT, axes=1).T
         return out
 
+    def drive_inside(uv, y):  # dz^(n)/dt gets sum_j z^(n-j) L_j(u): contact terms of every order
+        Y = y.reshape(order + 1, K)
+        out = numpy.zeros_like(Y)
+        for j in range(1, order + 1):
+            out[j:] += apply_order(sk.inside, Y[: order + 1 - j], j, uv)
+        return out.ravel()
+
     y0 = numpy.zeros((order + 1) * K)
     y0[0] = 1.0
     powers = (eps ** numpy.arange(order + 1))[:, None]
@@ -361,7 +425,8 @@ def spectral_series_on_grid(sk: SpectralKernels, u: Callable, times: numpy.typin
     def record(y):
         return y.reshape(order + 1, K) @ sk.fhat * powers
 
-    return _forward(numpy.tile(sk.lam, order + 1), drive, y0, record, u, times, tol)
+    return _forward(numpy.tile(sk.lam, order + 1), drive if sk.inside is None else drive_inside, y0, record, u,
+                    times, tol)
 
 
 def spectral_mean_on_grid(sk: SpectralKernels, u: Callable, times: numpy.typing.ArrayLike, eps: float, *,
@@ -376,9 +441,12 @@ def spectral_mean_on_grid(sk: SpectralKernels, u: Callable, times: numpy.typing.
     def drive(uv, y):
         return eps * (numpy.tensordot(uv, BT, axes=1) @ y)
 
-    y0 = numpy.zeros(K)
+    def drive_inside(uv, y):  # the whole perturbation (a(z + eps C u) - a(z)) . grad, no expansion in eps
+        return apply_exact(sk.inside, y[None, :], eps, uv)[0]
+
+    y0 = numpy.zeros(K, dtype=complex if numpy.iscomplexobj(eps) else float)
     y0[0] = 1.0
-    return _forward(sk.lam, drive, y0, lambda y: y @ sk.fhat, u, times, tol)
+    return _forward(sk.lam, drive if sk.inside is None else drive_inside, y0, lambda y: y @ sk.fhat, u, times, tol)
 
 
 def spectral_series(sk: SpectralKernels, u: Callable, t: float, eps: float, *, order: int | None = None,

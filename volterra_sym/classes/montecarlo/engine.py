@@ -23,7 +23,7 @@ from ...model import SymbolicModel, numeric_matrix
 from ...network import NumericSRNN, numeric_srnn, sqrtm_psd
 from ...simulate import MAX_PATH_STEPS, MAX_PATHS
 from ...stepping import BLOCK, MAX_STEPS, Stepper, coupled_burn_in, start_law
-from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_lags
+from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_composition, check_lags
 from ..linearized import LinearizedEngine
 from .chains import Chains, run_paths
 from .discrete import LinearChain
@@ -242,11 +242,27 @@ class MonteCarloEngine(Engine):
         return Estimate(pooled.value, self.name, stderr=pooled.stderr,
                         info=self._info(chains, pooled, (p,), window=window * self.dt))
 
-    def kernel(self, lags: Sequence[numpy.typing.ArrayLike]) -> Estimate:
+    def _refuse_inside(self, what: str) -> None:
+        """The weights assume the additive input direction C_k; the input inside a nonlinear activation acts
+        along a'(W h + b) C_k (theory.md 7), which these estimators do not weight yet."""
+        if self.model.input_placement == "activation" and not self.model.affine:
+            raise DerivationError(f"the mc engine does not estimate {what} of an input inside a nonlinear "
+                                  "activation (its weights assume the additive input); its driven mean does, "
+                                  "and the exact engines compute the kernels")
+
+    def kernel(self, lags: Sequence[numpy.typing.ArrayLike], composition: Sequence[int] | None = None) -> Estimate:
         arrays = check_lags(lags)
         n = len(arrays)
         if n == 0:
             return self.stationary_mean()
+        composition = check_composition(arrays, composition, self.order)
+        if any(j > 1 for j in composition):
+            self._refuse_inside("contact kernels")
+            shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
+            p, m = self.model.n_outputs, self.model.n_inputs
+            return Estimate(numpy.zeros(shape + (p,) + (m,) * sum(composition)), self.name,
+                            stderr=numpy.zeros(shape + (p,) + (m,) * sum(composition)))
+        self._refuse_inside("kernels")
         self.check_order(n)
         if n > MAX_KERNEL_ORDER:
             raise InputError(f"the mc engine estimates kernels of order 1 and 2, not {n}; the series terms of an "
@@ -286,6 +302,7 @@ class MonteCarloEngine(Engine):
         """Terms 0..order at time t (``tol`` is ignored: the accuracy is the standard error). Term 0 is
         :meth:`stationary_mean`; term n >= 1 is eps^n E[f(h_t) He_n(M_t; Q_t)] / n! (theory.md 8)."""
         order = self.check_order(order)
+        self._refuse_inside("the series terms")
         t = _number(t, "t", positive=False, allow_none=False)
         eps = float(eps)
         if not math.isfinite(eps):

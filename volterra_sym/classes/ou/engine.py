@@ -10,7 +10,7 @@ import numpy
 import sympy
 
 from ...model import SymbolicModel
-from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_lags
+from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_composition, check_lags, zero_kernel
 from .derive import KernelSet, derive_kernels
 from .evaluate import NumericKernels, kernel_values, numeric_kernels
 from .resummation import forced_response, shifted_means
@@ -49,8 +49,14 @@ class OUEngine(Engine):
     def stationary_mean(self) -> Estimate:
         return Estimate(self.numeric.stationary_mean.copy(), self.name)
 
-    def kernel(self, lags: Sequence[numpy.typing.ArrayLike]) -> Estimate:
-        return Estimate(kernel_values(self.numeric, check_lags(lags)), self.name)
+    def kernel(self, lags: Sequence[numpy.typing.ArrayLike], composition: Sequence[int] | None = None) -> Estimate:
+        """Contact kernels (a composition entry > 1) vanish: the drift is affine in the input."""
+        arrays = check_lags(lags)
+        composition = check_composition(arrays, composition, self.order)
+        if any(j > 1 for j in composition):
+            model = self.model
+            return Estimate(zero_kernel(arrays, model.n_outputs, model.n_inputs, sum(composition)), self.name)
+        return Estimate(kernel_values(self.numeric, arrays), self.name)
 
     def series(self, u: InputSignal, t: float, eps: float, *, order: int | None = None,
                tol: float | None = None) -> SeriesResult:

@@ -1,0 +1,185 @@
+"""The input inside the activation (theory.md 7): dh = (-Gamma h + a(W h + b + eps C u)) dt + sigma dB.
+
+* its series terms against an independent route: the eps-Taylor coefficients (Cauchy integral over
+  complex eps) of the all-order driven mean from a Chebyshev forward Fokker-Planck solver
+  (tests/fp_oracle.py), which shares nothing with the engine's Fourier eigenbasis;
+* the engine's driven mean against Monte Carlo of the network itself;
+* the series terms against the simplex integrals of the time-ordered and contact kernels;
+* a linear activation: both placements give identical kernels, series and simulations.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fp_oracle import FokkerPlanck, FourierFokkerPlanck
+from helpers import QUADRATIC
+
+from volterra_sym.classes.registry import engine_for
+from volterra_sym.cli.main import main
+from volterra_sym.errors import SpecError
+from volterra_sym.model import build_model
+from volterra_sym.simulate import simulate
+from volterra_sym.spec import load_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALAR = ROOT / "derivations" / "nonlinear" / "tanh1_inside.toml"
+TWO = ROOT / "derivations" / "nonlinear" / "tanh2_inside.toml"
+T = 1.3
+
+
+def _u(m: int):
+    def u(times):
+        times = np.asarray(times, dtype=float)
+        return np.stack([np.sin(2 * times) + 0.3, np.cos(times)][:m], axis=-1)
+
+    return u
+
+
+def _cauchy(values_on_circle: np.ndarray, radius: float, order: int) -> np.ndarray:
+    K = len(values_on_circle)
+    theta = 2 * np.pi * np.arange(K) / K
+    return np.array([np.real(np.mean(values_on_circle * np.exp(-1j * n * theta)[:, None], axis=0)) / radius**n
+                     for n in range(order + 1)])
+
+
+@pytest.fixture(scope="module")
+def scalar():
+    return engine_for(build_model(load_spec(SCALAR)), order=3)
+
+
+def test_spec_field_is_validated():
+    raw = dict(QUADRATIC, model=dict(QUADRATIC["model"], input_placement="inside"))
+    with pytest.raises(SpecError, match=r"\[model\]\.input_placement"):
+        parse_spec(raw)
+    assert parse_spec(QUADRATIC).input_placement == "additive"
+
+
+def test_scalar_series_terms_match_an_independent_forward_solver(scalar):
+    u = _u(1)
+    terms = scalar.series(u, T, 1.0, order=3, tol=1e-12).terms
+    fp = FokkerPlanck(load_spec(SCALAR), half_width=6.0, nodes=80)
+    radius, K = 0.2, 10
+    circle = radius * np.exp(2j * np.pi * np.arange(K) / K)
+    values = np.array([fp.mean_output_inside(u, T, eps, steps=30) for eps in circle])
+    oracle = _cauchy(values, radius, 3)
+    np.testing.assert_allclose(terms, oracle, rtol=0, atol=1e-7)
+    # the contact terms matter: the additive network's series differs at first order already
+    additive = engine_for(build_model(load_spec(ROOT / "derivations" / "nonlinear" / "tanh1_scalar.toml")), order=3)
+    assert np.abs(additive.series(u, T, 1.0, order=3).terms[1:] - terms[1:]).max() > 1e-2
+
+
+def test_series_terms_are_the_taylor_coefficients_of_the_engines_driven_mean(scalar):
+    """Self-consistency of the expansion: contact terms included, the series is the Taylor series."""
+    u = _u(1)
+    terms = scalar.series(u, T, 1.0, order=3, tol=1e-12).terms
+    radius, K = 0.4, 16
+    circle = radius * np.exp(2j * np.pi * np.arange(K) / K)
+    values = np.array([scalar.driven_mean(u, [0.0, T], eps, tol=1e-12).value[-1] for eps in circle])
+    np.testing.assert_allclose(terms, _cauchy(values, radius, 3), rtol=0, atol=1e-10)
+
+
+def test_series_equals_the_simplex_integrals_of_the_kernels(scalar):
+    """term_2 = int int_{s2<s1} R^(1,1) u u + int R^(2) u^2 (a contact kernel at one time), u = 1."""
+    t = 1.0
+    nodes, weights = np.polynomial.legendre.leggauss(24)
+    s = t * (nodes + 1) / 2
+    w = t * weights / 2
+    u = lambda times: np.ones(np.shape(times) + (1,))  # noqa: E731
+    terms = scalar.series(u, t, 1.0, order=2, tol=1e-12).terms
+    contact = (w * scalar.kernel([t - s], [2]).value[:, 0, 0, 0]).sum()
+    tau1 = t - s[:, None]
+    s2 = s[:, None] * (nodes[None, :] + 1) / 2  # s2 in [0, s1]
+    w2 = w[:, None] * s[:, None] * weights[None, :] / 2
+    ordered = (w2 * scalar.kernel([tau1, s[:, None] - s2]).value[..., 0, 0, 0]).sum()
+    assert abs(ordered + contact - terms[2, 0]) < 1e-9, (ordered, contact, terms[2, 0])
+    first = (w * scalar.kernel([t - s]).value[:, 0, 0]).sum()
+    assert abs(first - terms[1, 0]) < 1e-10
+
+
+def test_driven_mean_agrees_with_monte_carlo(scalar):
+    u = _u(1)
+    sim = simulate(scalar.model, u, t=T, eps=0.8, paths=40_000, seed=11, record_every=10**7)
+    exact = scalar.driven_mean(u, [0.0, T], 0.8).value[-1]
+    z = (sim.final_mean - exact) / sim.final_stderr
+    assert np.abs(z).max() < 4, z
+    # with the input outside the activation the answer is measurably different
+    additive = engine_for(build_model(load_spec(ROOT / "derivations" / "nonlinear" / "tanh1_scalar.toml")), order=3)
+    assert abs(additive.driven_mean(u, [0.0, T], 0.8).value[-1, 0] - exact[0]) > 10 * sim.final_stderr[0]
+
+
+@pytest.mark.slow
+def test_two_unit_series_terms_match_an_independent_forward_solver():
+    """2-unit network: a Fourier forward Fokker-Planck solver with RK4 in time (tests/fp_oracle.py), the
+    density rebuilt from the drift, vs the engine's eigenbasis of the Schroedinger form with ETDRK4."""
+    spec = load_spec(TWO)
+    engine = engine_for(build_model(spec), order=3)
+    u = _u(2)
+    terms = engine.series(u, T, 1.0, order=3, tol=1e-12).terms
+    fp = FourierFokkerPlanck(spec, half_width=6.5, nodes=96)
+    oracle = fp.series_terms_inside(spec, u, T, 1.0, 3)
+    np.testing.assert_allclose(terms, oracle, rtol=0, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_two_unit_contact_kernels_couple_the_inputs():
+    engine = engine_for(build_model(load_spec(TWO)), order=3)
+    contact = engine.kernel([0.4], [2]).value  # (p, m, m): two inputs at one time
+    assert contact.shape == (1, 2, 2)
+    np.testing.assert_allclose(contact[0], contact[0].T, rtol=1e-10, atol=1e-13)  # symmetric in the inputs
+    assert np.abs(contact).max() > 1e-3
+    third = engine.kernel([0.2, 0.5], [2, 1]).value
+    assert third.shape == (1, 2, 2, 2)
+
+
+@pytest.mark.parametrize("name", ["ou2_quadratic.toml", "ou3_cubic.toml"])
+def test_linear_activation_placements_coincide(tmp_path, name):
+    text = (ROOT / "derivations" / name).read_text()
+    inside = tmp_path / name
+    inside.write_text(text.replace("[model]\n", '[model]\ninput_placement = "activation"\n', 1))
+    a = engine_for(build_model(load_spec(ROOT / "derivations" / name)))
+    b = engine_for(build_model(load_spec(inside)))
+    assert b.model.input_placement == "activation"
+    for lags in ([0.3], [0.2, 0.7]):
+        np.testing.assert_array_equal(a.kernel(lags).value, b.kernel(lags).value)
+    assert not np.any(b.kernel([0.3], [2]).value) if b.order >= 2 else True
+    u = _u(a.model.n_inputs)
+    np.testing.assert_array_equal(a.series(u, 1.0, 0.5).terms, b.series(u, 1.0, 0.5).terms)
+    np.testing.assert_array_equal(a.driven_mean(u, [0.0, 1.0], 0.5).value, b.driven_mean(u, [0.0, 1.0], 0.5).value)
+    sa = simulate(a.model, u, t=0.5, eps=0.7, paths=2000, seed=3)
+    sb = simulate(b.model, u, t=0.5, eps=0.7, paths=2000, seed=3)
+    np.testing.assert_array_equal(sa.mean, sb.mean)
+
+
+def test_cli_series_and_contact_kernel(capsys):
+    args = ["series", str(SCALAR), "--input", "sin(2*t) + 0.3", "--t", "1.3", "--eps", "0.5", "--order", "3", "--json"]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["terms"]) == 4 and data["input_placement"] == "activation" and data["engine"] == "gradient"
+    total = np.sum(data["terms"], axis=0)
+    assert abs(total[0] - data["exact"][0]) < 5e-3  # truncation error O(eps^4)
+    assert main(["kernel", str(SCALAR), "--order", "2", "--lags", "0.5", "--composition", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["composition"] == [2] and data["shape"] == [1, 1, 1]
+    assert data["axes"] == ["output", "input_1@tau_1", "input_2@tau_1"]
+    assert main(["kernel", str(SCALAR), "--order", "2", "--lags", "0.5", "--composition", "1"]) == 2
+    assert "--composition" in capsys.readouterr().err
+
+
+def test_monte_carlo_engine_refuses_what_it_does_not_weight(scalar):
+    """The mc engine's weights assume the additive input: it refuses kernels and series of an input inside a
+    nonlinear activation (one clear error), and its driven mean, a plain simulation, agrees with the exact one."""
+    from volterra_sym.errors import DerivationError
+
+    mc = engine_for(scalar.model, engine="mc", order=2, paths=4096, seed=5)
+    with pytest.raises(DerivationError, match="inside a nonlinear activation"):
+        mc.kernel([0.5])
+    with pytest.raises(DerivationError, match="inside a nonlinear activation"):
+        mc.series(_u(1), 1.0, 0.5)
+    u = _u(1)
+    estimate = mc.driven_mean(u, [0.0, 1.0], 0.8)
+    exact = scalar.driven_mean(u, [0.0, 1.0], 0.8).value
+    assert np.abs((estimate.value[-1] - exact[-1]) / estimate.stderr[-1]).max() < 4
