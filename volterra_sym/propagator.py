@@ -112,7 +112,9 @@ def _sylvester(A: sympy.Matrix, eigenvalues: list[sympy.Expr], tau: sympy.Symbol
             # the product over a complex pair is real; drop the rounding residue of its imaginary part
             total += sympy.exp(lam * tau) * P.applyfunc(lambda e: sympy.re(sympy.expand_complex(sympy.expand(e))))
             continue
-        partner = next((j for j, mu in enumerate(eigenvalues) if j != l and sympy.simplify(mu - sympy.conjugate(lam)) == 0), None)
+        # expand_complex decides exact and Float pairs alike, without simplify's heavy imports
+        partner = next((j for j, mu in enumerate(eigenvalues)
+                        if j != l and sympy.expand_complex(mu - sympy.conjugate(lam)) == 0), None)
         if partner is None:
             raise ValueError("complex eigenvalue without its conjugate")
         done.add(partner)

@@ -172,41 +172,118 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
 def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int], *, tidy: bool = True) -> sympy.Expr:
     """Closed form of R^(n)_{f_output; indices}(tau_1..tau_n), n = len(indices) <= kset.order.
 
-    ``tidy`` expands the contraction and collects it over its exponential factors when that stays
-    small (at most :data:`MAX_TIDY_TERMS` terms); the value is the same either way.
+    With ``tidy`` and a closed-form propagator, each direction e^{A sigma_j} C_k is split once into
+    coefficient vectors times distinct functions of sigma_j (exponentials, possibly times cos, sin
+    or powers), the moment tensor is contracted with those vectors one axis at a time, and the
+    result is a sum of coefficients times exponentials exp(sum_j alpha_j tau_j) (times the other
+    factors) - the form ``expand`` + ``collect`` would give, without expanding anything large. The
+    number of terms is known before any of them is built: above :data:`MAX_TIDY_TERMS` (or with the
+    numeric ``expm`` node) the plain sum over unit indices is returned. The value is the same either way.
     """
     n = len(indices)
     if not 1 <= n <= kset.order:
         raise DerivationError(f"kernel order {n} is outside 1..{kset.order}")
     model = kset.model
     M = kset.moments[n][output]
-    sigma = sympy.Integer(0)
-    directions = []
-    for j, k in enumerate(indices):
-        sigma = sigma + kset.lags[j]
-        directions.append(kset.propagator.at(sigma) * model.C[:, k])
-    total = sympy.Integer(0)
-    for full in itertools.product(range(model.n_hidden), repeat=n):
-        coeff = M[tuple(sorted(full))]
-        if coeff == 0:
-            continue
-        term = coeff
-        for j, i in enumerate(full):
-            term *= directions[j][i]
-        total += term
-    return _collect_exponentials(total) if tidy else total
+    if all(value == 0 for value in M.values()):
+        return sympy.Integer(0)
+    sigmas = list(itertools.accumulate(kset.lags[:n]))
+    split = _split_directions(kset) if tidy and kset.propagator.closed_form else None
+    if split is not None and len(split[0]) ** n <= MAX_TIDY_TERMS:
+        return _collected_kernel(kset, M, indices, sigmas, split)
+    directions = [kset.propagator.at(sigma) * model.C[:, k] for sigma, k in zip(sigmas, indices)]
+    return _nested_sum(M, directions, model.n_hidden)
 
 
 MAX_TIDY_TERMS = 400
+_SPLIT_CACHE: dict[int, tuple[KernelSet, tuple]] = {}
 
 
-def _collect_exponentials(expr: sympy.Expr) -> sympy.Expr:
-    expanded = sympy.expand(expr)
-    if len(sympy.Add.make_args(expanded)) > MAX_TIDY_TERMS:
-        return expr
-    combined = sympy.powsimp(expanded, combine="exp")
-    factors = sorted(combined.atoms(sympy.exp), key=sympy.default_sort_key)
-    return sympy.collect(combined, factors) if factors else combined
+def _split_directions(kset: KernelSet) -> tuple | None:
+    """(bases, coefficients): e^{A tau} C_k = sum_r coefficients[k][r] (a vector over units) * bases[r](tau),
+    bases as (alpha, rest) with bases[r](tau) = exp(alpha tau) rest(tau); ``None`` if a propagator
+    entry is not a sum of such terms. Cached per derivation."""
+    cached = _SPLIT_CACHE.get(id(kset))
+    if cached is not None and cached[0] is kset:
+        return cached[1]
+    tau = kset.propagator.tau
+    P = kset.propagator.matrix
+    n, m = kset.model.n_hidden, kset.model.n_inputs
+    keys: dict[tuple[sympy.Expr, sympy.Expr], int] = {}
+    parts: dict[tuple[int, int, int], list[sympy.Expr]] = {}  # (row, column, basis) -> coefficient terms
+    for i in range(n):
+        for l in range(n):
+            for term in sympy.Add.make_args(sympy.expand(P[i, l])):
+                if term == 0:
+                    continue
+                coeff, fn = term.as_independent(tau, as_Add=False)
+                alpha, rest = sympy.Integer(0), sympy.Integer(1)
+                for factor in sympy.Mul.make_args(sympy.powsimp(fn, combine="exp")):
+                    if isinstance(factor, sympy.exp):
+                        alpha += factor.args[0]
+                    else:
+                        rest *= factor
+                alpha = sympy.expand(alpha / tau)
+                if alpha.has(tau):
+                    return None
+                r = keys.setdefault((alpha, rest), len(keys))
+                parts.setdefault((i, l, r), []).append(coeff)
+    R = len(keys)
+    C = kset.model.C
+    coefficients = tuple(
+        tuple(tuple(_plain(sympy.Add(*[sympy.Add(*parts[(i, l, r)]) * C[l, k] for l in range(n) if (i, l, r) in parts]))
+                    for i in range(n)) for r in range(R))
+        for k in range(m)
+    )
+    result = (tuple(keys), coefficients)
+    if len(_SPLIT_CACHE) > 8:
+        _SPLIT_CACHE.clear()
+    _SPLIT_CACHE[id(kset)] = (kset, result)
+    return result
+
+
+def _plain(e: sympy.Expr) -> sympy.Expr:
+    return e if e.is_Number else sympy.expand(e)
+
+
+def _collected_kernel(kset: KernelSet, M: Mapping, indices: Sequence[int], sigmas: list[sympy.Expr],
+                      split: tuple) -> sympy.Expr:
+    """sum_r K[r] exp(sum_j alpha_{r_j} sigma_j) prod_j rest_{r_j}(sigma_j), with
+    K[r] = sum_i M[i] prod_j c_{k_j}[r_j][i_j] contracted axis by axis (cost R^j n^(N-j+1) at step j)."""
+    bases, coefficients = split
+    n_units, N, R = kset.model.n_hidden, len(indices), len(bases)
+    # table: (r_1..r_j, i_{j+1}..i_N) -> value, starting from the full moment tensor
+    table = {}
+    for full in itertools.product(range(n_units), repeat=N):
+        value = M[tuple(sorted(full))]
+        if value != 0:
+            table[full] = value
+    for j, k in enumerate(indices):
+        grouped: dict[tuple, list[sympy.Expr]] = {}
+        c = coefficients[k]
+        for key, value in table.items():
+            i = key[j]
+            for r in range(R):
+                if c[r][i] != 0:
+                    grouped.setdefault(key[:j] + (r,) + key[j + 1:], []).append(value * c[r][i])
+        table = {key: total for key, terms in grouped.items() if (total := _plain(sympy.Add(*terms))) != 0}
+    terms = []
+    for key in sorted(table):
+        exponent = sympy.expand(sympy.Add(*[bases[r][0] * sigma for r, sigma in zip(key, sigmas)]))
+        rest = sympy.Mul(*[bases[r][1].subs(kset.propagator.tau, sigma) for r, sigma in zip(key, sigmas)])
+        terms.append(table[key] * sympy.exp(exponent) * rest)
+    return sympy.Add(*terms)
+
+
+def _nested_sum(M: Mapping, directions: list, n_units: int) -> sympy.Expr:
+    """sum_i M[i] prod_j directions[j][i_j], built as one Add (no repeated re-flattening)."""
+    terms = []
+    for full in itertools.product(range(n_units), repeat=len(directions)):
+        coeff = M[tuple(sorted(full))]
+        if coeff == 0:
+            continue
+        terms.append(sympy.Mul(coeff, *[directions[j][i] for j, i in enumerate(full)]))
+    return sympy.Add(*terms)
 
 
 def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
