@@ -16,11 +16,13 @@ Everything here is pure SymPy: data in, data out.
 
 from __future__ import annotations
 
+import fractions
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import mpmath
 import sympy
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 from sympy.polys.matrices import DomainMatrix
@@ -252,27 +254,55 @@ def _collected_kernel(kset: KernelSet, M: Mapping, indices: Sequence[int], sigma
     K[r] = sum_i M[i] prod_j c_{k_j}[r_j][i_j] contracted axis by axis (cost R^j n^(N-j+1) at step j)."""
     bases, coefficients = split
     n_units, N, R = kset.model.n_hidden, len(indices), len(bases)
+    used = [coefficients[k] for k in sorted(set(indices))]
+    to_domain, from_domain = _number_domain(list(M.values()) + [x for c in used for row in c for x in row])
+    coefficients = {k: [[to_domain(x) for x in row] for row in coefficients[k]] for k in set(indices)}
     # table: (r_1..r_j, i_{j+1}..i_N) -> value, starting from the full moment tensor
     table = {}
     for full in itertools.product(range(n_units), repeat=N):
         value = M[tuple(sorted(full))]
         if value != 0:
-            table[full] = value
+            table[full] = to_domain(value)
     for j, k in enumerate(indices):
-        grouped: dict[tuple, list[sympy.Expr]] = {}
+        grouped: dict[tuple, list] = {}
         c = coefficients[k]
         for key, value in table.items():
             i = key[j]
             for r in range(R):
                 if c[r][i] != 0:
                     grouped.setdefault(key[:j] + (r,) + key[j + 1:], []).append(value * c[r][i])
-        table = {key: total for key, terms in grouped.items() if (total := _plain(sympy.Add(*terms))) != 0}
+        table = {key: total for key, terms in grouped.items() if (total := _sum(terms)) != 0}
+    table = {key: from_domain(value) for key, value in table.items()}
+    tau = kset.propagator.tau
+    pieces = [[(sympy.expand(alpha * sigma), rest.subs(tau, sigma)) for alpha, rest in bases] for sigma in sigmas]
     terms = []
     for key in sorted(table):
-        exponent = sympy.expand(sympy.Add(*[bases[r][0] * sigma for r, sigma in zip(key, sigmas)]))
-        rest = sympy.Mul(*[bases[r][1].subs(kset.propagator.tau, sigma) for r, sigma in zip(key, sigmas)])
-        terms.append(table[key] * sympy.exp(exponent) * rest)
+        exponent = sympy.Add(*[pieces[j][r][0] for j, r in enumerate(key)])
+        terms.append(sympy.Mul(table[key], sympy.exp(exponent), *[pieces[j][r][1] for j, r in enumerate(key)]))
     return sympy.Add(*terms)
+
+
+def _sum(terms: list):
+    if isinstance(terms[0], sympy.Basic):
+        return _plain(sympy.Add(*terms))
+    return sum(terms[1:], terms[0])
+
+
+def _number_domain(values: list) -> tuple:
+    """Fast exact arithmetic for the coefficient contraction: Python fractions when every value is
+    rational, mpmath at the Floats' precision when they are rationals and Floats, else SymPy."""
+    if all(isinstance(v, sympy.Rational) for v in values):
+        return (lambda v: fractions.Fraction(int(v.p), int(v.q))), (lambda x: sympy.Rational(x.numerator, x.denominator))
+    if all(isinstance(v, (sympy.Rational, sympy.Float)) for v in values):
+        prec = max(v._prec for v in values if isinstance(v, sympy.Float))
+        context = mpmath.MPContext()
+        context.prec = prec + 20
+
+        def to_domain(v):
+            return context.mpf(v._mpf_) if isinstance(v, sympy.Float) else context.mpf(int(v.p)) / int(v.q)
+
+        return to_domain, (lambda x: sympy.Float(x, precision=prec))
+    return (lambda v: v), (lambda v: v)
 
 
 def _nested_sum(M: Mapping, directions: list, n_units: int) -> sympy.Expr:
