@@ -30,7 +30,7 @@ from sympy.polys.matrices import DomainMatrix
 from ...errors import DerivationError
 from ...gaussian import gaussian_mean
 from ...model import SymbolicModel
-from ...propagator import Propagator, derive_propagator
+from ...propagator import Propagator, derive_propagator, numeric_propagator
 from ...spec import check_order
 
 __all__ = ["StationaryLaw", "Kernel", "KernelSet", "derive_kernels", "solve_lyapunov", "kernel_expression",
@@ -124,8 +124,12 @@ def _tidy(e: sympy.Expr) -> sympy.Expr:
     return sympy.factor(e) if sympy.count_ops(e) <= MAX_FACTOR_OPS else e
 
 
-def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelSet:
-    """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's)."""
+def derive_kernels(model: SymbolicModel, *, order: int | None = None, propagator: bool = True) -> KernelSet:
+    """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's).
+
+    ``propagator=False`` keeps e^{A tau} as the numeric ``expm`` node without looking for a closed
+    form (float64 evaluation needs none; it is the costly part of a small derivation).
+    """
     spec = model.spec
     if not model.affine:
         raise DerivationError(
@@ -148,7 +152,7 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
     law = StationaryLaw(mean=mu, covariance=S, score=score, conjugates=conjugates)
 
     tau = sympy.Symbol("tau", real=True)
-    propagator = derive_propagator(A, tau)
+    propagator = derive_propagator(A, tau) if propagator else numeric_propagator(A, tau)
 
     n = model.n_hidden
     moments = []
