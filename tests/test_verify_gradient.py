@@ -66,6 +66,7 @@ def test_scalar_fast_claims_pass_with_digits(scalar):
     text = report.format_text()
     assert "theory_reference" in text and "0.3114904271" in text
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_reversible_float64_claims_pass(reversible):
     model, _, sk = reversible
@@ -79,6 +80,7 @@ def test_reversible_float64_claims_pass(reversible):
         assert by[name].status == "skipped" and by[name].detail.startswith("skipped: ")
     assert report.passed
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_teeth_wrong_kernels_fail(scalar):
     """Mutations of the representation make the relevant claims fail (verify has teeth)."""
@@ -204,6 +206,7 @@ def test_taylor_claim_in_one_dimension(scalar):
     assert "c_p = 0.5203829363" in claim.detail  # c_0 = R^(1)(0) = <f'> (theory.md 5)
     assert np.isfinite(claim.seconds)
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_parameterised_sigmoid_network():
     """Another activation (sigmoid: fast-growing generator words) at a non-default parameter value."""
