@@ -12,7 +12,8 @@ ratios of two timings taken side by side, so that load cancels out to first orde
   contraction) against the resummed floor: n first-order recurrences by ``scipy.signal.lfilter`` in
   the eigenbasis plus the same contraction written directly; growth with T (linear: x10 T -> ~x10).
 * ``kernel``  - the generated ``kernel(n, ...)`` against the same propagator and contraction with no
-  checks and no chunking (``bare``) and against an einsum contraction (``einsum``).
+  checks and no chunking, returning the same C-contiguous layout (``bare``), and against an einsum
+  contraction (``einsum``).
 * ``startup`` - a trivial ``volterra-sym kernel`` query against ``python -c "import sympy, numpy"``.
 * ``simulate``- a short run (t = 1) of the scalar tanh network started exactly in its invariant law
   against a plain NumPy loop of the same Heun scheme with the same paths; growth with paths; the
@@ -124,7 +125,8 @@ def resummed_floor(A, C, moments, step_operators, u, dt, eps, order):
     lam, V = numpy.linalg.eig(E)
     Vinv = numpy.linalg.inv(V)
     v = numpy.einsum("im,tm->it", C, u)
-    y = numpy.einsum("ij,jt->it", Vinv, numpy.einsum("ij,jt->it", Pa, v[:, :-1]) + numpy.einsum("ij,jt->it", Pb, v[:, 1:]))
+    x = numpy.einsum("ij,jt->it", Pa, v[:, :-1]) + numpy.einsum("ij,jt->it", Pb, v[:, 1:])
+    y = numpy.einsum("ij,jt->it", Vinv, x)
     z = numpy.empty_like(y)
     for k in range(len(lam)):
         if lam[k].imag == 0:
@@ -188,7 +190,8 @@ def bench_kernel(repeat: int, quick: bool) -> None:
         for j in range(n - 2, -1, -1):
             X = X.reshape(-1, nh, 1, m ** (n - 1 - j), count)
             X = (X * D[j][None, :, :, None, :]).sum(axis=1)
-        return numpy.moveaxis(X.reshape((M.shape[0],) + (m,) * n + (count,)), -1, 0)
+        # the module's layout: C-contiguous, lag axis first
+        return numpy.ascontiguousarray(numpy.moveaxis(X.reshape((M.shape[0],) + (m,) * n + (count,)), -1, 0))
 
     def einsum(n, *lags):
         sig = numpy.cumsum(numpy.stack(lags), axis=0)

@@ -53,8 +53,8 @@ def test_client_api_is_bit_identical_to_serial():
 
     kwargs = dict(t=0.2, eps=[0.5, 1.0], paths=3 * BLOCK + 11, seed=3, chunk_size=BLOCK)
     serial = simulate_responses(model, u, **kwargs)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         parallel = simulate_responses(model, u, client=client, **kwargs)
         mapped = map_chunks(lambda shared, chunk, tick: shared + chunk, 100, list(range(20)), client=client)
     for name in ("mean", "stderr", "response", "response_stderr"):

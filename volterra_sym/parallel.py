@@ -68,8 +68,8 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 
 
 def map_chunks(func: Callable[[Any, Any, Callable[[int], None]], Any], shared: Any, chunks: Sequence[Any], *,
-               client: Any = None, progress: bool = False, desc: str = "chunks", units: Callable[[Any], int] | None = None,
-               unit: str = "chunk") -> list:
+               client: Any = None, progress: bool = False, desc: str = "chunks",
+               units: Callable[[Any], int] | None = None, unit: str = "chunk") -> list:
     """``[func(shared, chunk, tick) for chunk in chunks]``, serially or as Dask tasks on ``client``.
 
     ``func`` must be pure (its result depends on its arguments only) and, for a cluster, picklable;

@@ -35,7 +35,8 @@ Stationary start for a nonlinear activation
 Where the invariant law is known, the caller passes an exact sampler of it, ``start=`` (an engine's
 ``Engine.stationary_sampler()``, e.g. the gradient class's density sampled on a fine grid): the
 paths start there and there is no burn-in. Otherwise rho_inf is not known, so paths start from the
-Gaussian law of the network linearized about its stable fixed point h* (:func:`volterra_sym.model.linearize`), N(h*, S_lin),
+Gaussian law of the network linearized about its stable fixed point h*
+(:func:`volterra_sym.model.linearize`), N(h*, S_lin),
 and run unforced (eps = 0) with the chosen scheme and dt for a burn-in time before the input starts
 at t = 0. The linearized relaxation time tau_lin = 1 / min_i |Re lambda_i(A_lin)| alone is not a
 safe burn-in: where the nonlinearity weakens the restoring drift (a flat stretch of F), the network
@@ -63,7 +64,8 @@ end. Chunking only decides how many blocks advance together, so the numbers do n
 chunk size (``chunk_size``); memory is O(chunk_size * n * len(eps)) whatever the number of paths, and the
 per-block statistics are O(paths / BLOCK * recorded times * outputs). The chunks are pure tasks
 (:mod:`volterra_sym.pathchunks`): given a Dask ``client`` they run on its workers
-(:func:`volterra_sym.parallel.map_chunks`) and the numbers are bit-identical to the serial run. Several eps values are run
+(:func:`volterra_sym.parallel.map_chunks`) and the numbers are bit-identical to the serial run.
+Several eps values are run
 on the same noise (common random numbers), which makes the pathwise differences
 f(h^eps_t) - f(h^0_t) (:func:`simulate_responses`) far less noisy than two independent runs.
 """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .args import (add_cluster, add_command, add_input, add_json, add_params, add_seed, add_spec, cluster_from, emit_json,
-                   input_from, load_model, params)
+from .args import (add_cluster, add_command, add_input, add_json, add_params, add_seed, add_spec, cluster_from,
+                   emit_json, input_from, load_model, params)
 
 __all__ = ["add_parsers"]
 

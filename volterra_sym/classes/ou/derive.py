@@ -296,7 +296,8 @@ def _number_domain(values: list) -> tuple:
     """Fast exact arithmetic for the coefficient contraction: Python fractions when every value is
     rational, mpmath at the Floats' precision when they are rationals and Floats, else SymPy."""
     if all(isinstance(v, sympy.Rational) for v in values):
-        return (lambda v: fractions.Fraction(int(v.p), int(v.q))), (lambda x: sympy.Rational(x.numerator, x.denominator))
+        return ((lambda v: fractions.Fraction(int(v.p), int(v.q))),
+                (lambda x: sympy.Rational(x.numerator, x.denominator)))
     if all(isinstance(v, (sympy.Rational, sympy.Float)) for v in values):
         prec = max(v._prec for v in values if isinstance(v, sympy.Float))
         context = mpmath.MPContext()
