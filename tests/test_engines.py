@@ -148,6 +148,15 @@ def test_driven_mean_agrees_with_the_series(engine):
     assert errors[1] < 1e-11 or 5 < errors[1] / max(errors[0], 1e-300) < 11, errors
 
 
+def test_stationary_sampler_is_none_or_seeded_draws(engine):
+    sampler = engine.stationary_sampler()
+    if sampler is None:
+        return
+    draws = sampler(numpy.random.default_rng(1), 64)
+    assert draws.shape == (64, engine.model.n_hidden) and numpy.all(numpy.isfinite(draws))
+    assert numpy.array_equal(draws, sampler(numpy.random.default_rng(1), 64))
+
+
 def test_the_registry_picks_the_first_exact_engine():
     assert EXACT_ENGINES[0] == "ou"
     assert engine_class(build_model(load_spec(DERIV / "ou3_cubic.toml"))).name == "ou"

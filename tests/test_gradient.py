@@ -118,6 +118,7 @@ def reversible():
     law = gradient_law(build_model(load_spec(REVERSIBLE)))
     return law, spectral_kernels(law, order=2)
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_reversible_class_detected_and_density_exact(reversible):
     law, _ = reversible
@@ -131,6 +132,7 @@ def test_reversible_class_detected_and_density_exact(reversible):
 def reversible_fp():
     return FourierFokkerPlanck(load_spec(REVERSIBLE), half_width=6.5, nodes=96)
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_reversible_kernels_match_fokker_planck(reversible, reversible_fp):
     _, sk = reversible
@@ -141,6 +143,7 @@ def test_reversible_kernels_match_fokker_planck(reversible, reversible_fp):
         expected = fp.kernel(lags, [0] * len(lags))
         assert np.abs(got - expected).max() <= 1e-7 * np.abs(expected).max(), (lags, got, expected)
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_reversible_series_matches_fokker_planck(reversible, reversible_fp):
     _, sk = reversible

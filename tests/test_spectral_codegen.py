@@ -100,6 +100,7 @@ def _compare_with_fresh(spec_path: Path, fresh: str) -> None:
 def test_committed_scalar_module_equals_a_fresh_generation(tmp_path):
     _compare_with_fresh(SCALAR, generate_module(rel(SCALAR), tmp_path).source)
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_committed_reversible_module_equals_a_fresh_generation(reversible):
     """The full pipeline but the eigen-decomposition, which the module fixture has already done."""
@@ -186,6 +187,7 @@ def test_scalar_series_is_second_order_and_matches_the_engine_and_fokker_planck(
     expected = fp.series_terms(lambda s: _u(s)[..., 0], T, eps, spec.order)
     assert np.abs(richardson - expected).max() <= 1e-7 * np.abs(expected).max()
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_reversible_module_matches_the_engine_and_fokker_planck(reversible):
     spec, module, sk = reversible
@@ -197,6 +199,7 @@ def test_reversible_module_matches_the_engine_and_fokker_planck(reversible):
         expected = fp.kernel(lags, [0] * len(lags))
         assert np.abs(got - expected).max() <= 1e-7 * np.abs(expected).max(), (lags, got, expected)
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_reversible_series_is_second_order(reversible):
     spec, module, sk = reversible

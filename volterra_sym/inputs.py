@@ -44,7 +44,7 @@ def input_signal(texts: Sequence[str], *, n_inputs: int | None = None,
             expr = parse_expression(text, names, key=f"inputs[{c + 1}]")
         except SpecError as err:
             raise InputError(err.reason, field=f"inputs[{c + 1}]") from err
-        funcs.append(sympy.lambdify([T], expr.subs(subs), modules="numpy"))
+        funcs.append(sympy.lambdify([T], expr.subs(subs), modules="numpy", docstring_limit=0))
 
     def u(times: numpy.ndarray) -> numpy.ndarray:
         times = numpy.asarray(times, dtype=numpy.float64)

@@ -151,8 +151,8 @@ def linearize(model: SymbolicModel, values: Mapping[str, float] | None = None) -
     n = len(h)
     F = model.drift.subs(subs)
     J = F.jacobian(h)
-    f_num = sympy.lambdify([h], list(F), modules="numpy")
-    j_num = sympy.lambdify([h], J, modules="numpy")
+    f_num = sympy.lambdify([h], list(F), modules="numpy", docstring_limit=0)
+    j_num = sympy.lambdify([h], J, modules="numpy", docstring_limit=0)
     rng = numpy.random.default_rng(0)
     starts = [numpy.zeros(n)] + [rng.normal(scale=2.0, size=n) for _ in range(24)]
     found: list[numpy.ndarray] = []

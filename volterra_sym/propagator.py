@@ -28,7 +28,7 @@ import mpmath
 import numpy
 import sympy
 
-__all__ = ["ExpmEntry", "Propagator", "derive_propagator", "expm"]
+__all__ = ["ExpmEntry", "Propagator", "derive_propagator", "numeric_propagator", "expm"]
 
 MIN_RELATIVE_GAP = 1e-3
 MAX_EIGEN_SIZE = 4  # Sylvester sums of larger matrices cost more than they give
@@ -89,9 +89,13 @@ def derive_propagator(A: sympy.MatrixBase, tau: sympy.Symbol) -> Propagator:
         result = _numeric_eigen(A, tau)
         if result is not None:
             return Propagator(tau, result[0], result[1])
-    return Propagator(
-        tau, sympy.ImmutableMatrix(n, n, lambda i, j: ExpmEntry(i, j, tau)), "numeric"
-    )
+    return numeric_propagator(A, tau)
+
+
+def numeric_propagator(A: sympy.MatrixBase, tau: sympy.Symbol) -> Propagator:
+    """e^{A tau} as the explicit node: every entry an :class:`ExpmEntry`, evaluated by :func:`expm`."""
+    n = A.shape[0]
+    return Propagator(tau, sympy.ImmutableMatrix(n, n, lambda i, j: ExpmEntry(i, j, tau)), "numeric")
 
 
 def _sylvester(A: sympy.Matrix, eigenvalues: list[sympy.Expr], tau: sympy.Symbol) -> sympy.ImmutableMatrix:
@@ -112,7 +116,9 @@ def _sylvester(A: sympy.Matrix, eigenvalues: list[sympy.Expr], tau: sympy.Symbol
             # the product over a complex pair is real; drop the rounding residue of its imaginary part
             total += sympy.exp(lam * tau) * P.applyfunc(lambda e: sympy.re(sympy.expand_complex(sympy.expand(e))))
             continue
-        partner = next((j for j, mu in enumerate(eigenvalues) if j != l and sympy.simplify(mu - sympy.conjugate(lam)) == 0), None)
+        # expand_complex decides exact and Float pairs alike, without simplify's heavy imports
+        partner = next((j for j, mu in enumerate(eigenvalues)
+                        if j != l and sympy.expand_complex(mu - sympy.conjugate(lam)) == 0), None)
         if partner is None:
             raise ValueError("complex eigenvalue without its conjugate")
         done.add(partner)

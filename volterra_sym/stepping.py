@@ -26,6 +26,8 @@ BURN_IN_TOL = 1e-4
 BURN_IN_MIN_RELAXATIONS = 5.0
 BURN_IN_MAX_RELAXATIONS = 500.0
 MAX_STEPS = 10**7
+#: fewest coupled pairs of the burn-in pilot
+PILOT_MIN = 256
 
 
 class Stepper:
@@ -83,8 +85,11 @@ def start_law(net: NumericSRNN) -> tuple[numpy.ndarray, numpy.ndarray]:
 
 
 def coupled_burn_in(net: NumericSRNN, stepper: Stepper, centre: numpy.ndarray, start: numpy.ndarray,
-                     dt: float, seed: int) -> int:
-    """Burn-in steps from synchronous coupling of two unforced copies (module docstring)."""
+                     dt: float, seed: int, paths: int = BLOCK) -> int:
+    """Burn-in steps from synchronous coupling of two unforced copies (module docstring of
+    :mod:`volterra_sym.simulate`): min(BLOCK, max(paths, PILOT_MIN)) pairs, so the pilot costs at
+    most twice the run's own burn-in (or 2 PILOT_MIN paths)."""
+    pairs = int(min(BLOCK, max(paths, PILOT_MIN)))
     tau = net.relaxation_time
     check = max(1, round(0.5 * tau / dt))
     min_steps = math.ceil(BURN_IN_MIN_RELAXATIONS * tau / dt)
@@ -93,12 +98,12 @@ def coupled_burn_in(net: NumericSRNN, stepper: Stepper, centre: numpy.ndarray, s
     rng = numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(2**32 - 1,)))
     scale = numpy.sqrt(numpy.diag(start @ start.T))[:, None]
     scale = numpy.where(scale > 0, scale, 1.0)  # a unit the noise does not reach: absolute distance
-    z = start @ rng.standard_normal((1, net.n_hidden, BLOCK))
+    z = start @ rng.standard_normal((1, net.n_hidden, pairs))
     a, b = centre[:, None] + z, centre[:, None] - 2 * z
     r = stepper.noise_dim
     with numpy.errstate(all="ignore"):
         for i in range(1, max_steps + 1):
-            noise = rng.standard_normal((1, r, BLOCK))
+            noise = rng.standard_normal((1, r, pairs))
             a = stepper.step(a, 0, noise, forced=False)
             b = stepper.step(b, 0, noise, forced=False)
             if i % check == 0 or i == max_steps:

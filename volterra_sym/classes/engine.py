@@ -190,6 +190,12 @@ class Engine(ABC):
         cheaper (a spectral engine drops modes); the default is the engine itself."""
         return self
 
+    def stationary_sampler(self) -> Callable[[numpy.random.Generator, int], numpy.ndarray] | None:
+        """An exact sampler of the invariant law, ``sampler(rng, size) -> (size, n)`` (picklable), for
+        the simulator's ``start=``; ``None`` when the engine knows no such sampler (the default; the
+        simulator starts an affine network exactly by itself)."""
+        return None
+
     def affine_kernels(self):
         """The float64 closed forms (:class:`~volterra_sym.classes.ou.evaluate.NumericKernels`) of the
         affine network this engine answers with, or ``None`` (no drift matrix: the response-feature

@@ -17,7 +17,8 @@ from .. import __version__
 from ..errors import InputError, SpecError, VolterraSymError
 
 __all__ = ["PROG", "Parser", "add_command", "add_spec", "add_params", "add_engine", "add_json", "add_seed",
-           "add_mc_options", "jsonable", "add_input", "params", "parse_floats", "emit_json", "load_model", "engine_from", "input_from",
+           "add_mc_options", "jsonable", "add_input", "add_cluster", "cluster_from", "params", "parse_floats",
+           "emit_json", "load_model", "engine_from", "input_from",
            "error_line"]
 
 PROG = "volterra-sym"
@@ -81,6 +82,23 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 def add_seed(p: argparse.ArgumentParser, what: str = "random seed (same seed, same numbers)") -> None:
     p.add_argument("--seed", type=int, default=0, help=f"{what} (default 0)")
+
+
+def add_cluster(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` (a local Dask cluster) and ``--scheduler ADDRESS`` (a running one)."""
+    g = p.add_argument_group("scale out on Dask (pip install 'volterra-sym[dask]'); the numbers are those of the "
+                             "serial run")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run the chunks of paths on a local cluster of N worker processes")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run them on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786")
+
+
+def cluster_from(args: argparse.Namespace):
+    """A context manager giving the Dask client of ``--workers``/``--scheduler``, or ``None`` (serial)."""
+    from ..parallel import open_client
+
+    return open_client(workers=args.workers, scheduler=args.scheduler)
 
 
 def add_input(p: argparse.ArgumentParser, *, t_help: str = "observation time", t_required: bool = True,

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy
 
@@ -236,6 +237,7 @@ def build_report(
     error_eps: Sequence[float] | None = None,
     engine: str | None = None,
     progress: bool = False,
+    client: Any = None,
 ) -> ResponseReport:
     """Compute every number of the report (nothing is written).
 
@@ -265,6 +267,8 @@ def build_report(
         (``paths``, ``seed``; ``dt`` when given) to the kernel table and figure.
     progress : bool
         tqdm bars on stderr.
+    client : dask.distributed.Client, optional
+        Run the Monte Carlo on this Dask cluster (same numbers as the serial run).
     """
     if not isinstance(spec, DerivationSpec):
         spec = load_spec(spec)
@@ -333,8 +337,9 @@ def build_report(
     # (2) mean output: series, simulation, exact
     terms = _series_on_grid(primary, u, times, order, progress)
     mc_eps = eps if exact is not None else numpy.concatenate([eps, err_eps])
+    start = exact.stationary_sampler() if exact is not None else None
     sim = simulate_responses(net, u, t=float(t), eps=mc_eps, paths=paths, seed=seed, dt=dt_used,
-                             record_every=steps // intervals, progress=progress)
+                             record_every=steps // intervals, progress=progress, start=start, client=client)
     if not numpy.allclose(sim.times, times, rtol=0, atol=1e-9 * t):
         raise AssertionError("simulation grid does not match the report grid")
     n_fig = len(eps)

@@ -95,7 +95,7 @@ def _numeric(law: GradientLaw, values: Mapping[str, float]):
     h = list(model.hidden)
 
     def fn(expr):
-        return sympy.lambdify(h, expr.subs(subs), modules="numpy")
+        return sympy.lambdify(h, expr.subs(subs), modules="numpy", docstring_limit=0)
 
     s2 = float(law.noise_variance.subs(subs))
     if not s2 > 0:
@@ -476,12 +476,12 @@ def density_means(sk: SpectralKernels, exprs: Sequence[sympy.Expr], *, nodes: in
     axes = [numpy.linspace(lo, hi, nodes) for lo, hi in sk.box]
     grid = numpy.meshgrid(*axes, indexing="ij")
     with numpy.errstate(all="ignore"):
-        logr = numpy.broadcast_to(sympy.lambdify(h, law.log_density.subs(subs), modules="numpy")(*grid), grid[0].shape)
+        logr = numpy.broadcast_to(sympy.lambdify(h, law.log_density.subs(subs), modules="numpy", docstring_limit=0)(*grid), grid[0].shape)
         weight = numpy.exp(logr - logr.max())
         weight /= weight.sum()
         out = []
         for e in exprs:
-            values = numpy.broadcast_to(sympy.lambdify(h, sympy.sympify(e).subs(subs), modules="numpy")(*grid),
+            values = numpy.broadcast_to(sympy.lambdify(h, sympy.sympify(e).subs(subs), modules="numpy", docstring_limit=0)(*grid),
                                         grid[0].shape)
             out.append(float((weight * values).sum()))
     return numpy.array(out)

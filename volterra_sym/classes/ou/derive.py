@@ -16,11 +16,13 @@ Everything here is pure SymPy: data in, data out.
 
 from __future__ import annotations
 
+import fractions
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import mpmath
 import sympy
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 from sympy.polys.matrices import DomainMatrix
@@ -29,7 +31,7 @@ from ...display import display_latex, display_str, has_sinc, shorten
 from ...errors import DerivationError
 from ...gaussian import gaussian_mean
 from ...model import SymbolicModel
-from ...propagator import Propagator, derive_propagator
+from ...propagator import Propagator, derive_propagator, numeric_propagator
 from ...spec import check_order
 
 __all__ = ["StationaryLaw", "Kernel", "KernelSet", "derive_kernels", "solve_lyapunov", "kernel_expression",
@@ -156,8 +158,12 @@ def _tidy(e: sympy.Expr) -> sympy.Expr:
     return sympy.factor(e) if sympy.count_ops(e) <= MAX_FACTOR_OPS else e
 
 
-def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelSet:
-    """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's)."""
+def derive_kernels(model: SymbolicModel, *, order: int | None = None, propagator: bool = True) -> KernelSet:
+    """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's).
+
+    ``propagator=False`` keeps e^{A tau} as the numeric ``expm`` node without looking for a closed
+    form (float64 evaluation needs none; it is the costly part of a small derivation).
+    """
     spec = model.spec
     if not model.affine:
         raise DerivationError(
@@ -180,7 +186,7 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
     law = StationaryLaw(mean=mu, covariance=S, score=score, conjugates=conjugates)
 
     tau = sympy.Symbol("tau", real=True)
-    propagator = derive_propagator(A, tau)
+    propagator = derive_propagator(A, tau) if propagator else numeric_propagator(A, tau)
 
     n = model.n_hidden
     moments = []
@@ -206,41 +212,147 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
 def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int], *, tidy: bool = True) -> sympy.Expr:
     """Closed form of R^(n)_{f_output; indices}(tau_1..tau_n), n = len(indices) <= kset.order.
 
-    ``tidy`` expands the contraction and collects it over its exponential factors when that stays
-    small (at most :data:`MAX_TIDY_TERMS` terms); the value is the same either way.
+    With ``tidy`` and a closed-form propagator, each direction e^{A sigma_j} C_k is split once into
+    coefficient vectors times distinct functions of sigma_j (exponentials, possibly times cos, sin
+    or powers), the moment tensor is contracted with those vectors one axis at a time, and the
+    result is a sum of coefficients times exponentials exp(sum_j alpha_j tau_j) (times the other
+    factors) - the form ``expand`` + ``collect`` would give, without expanding anything large. The
+    number of terms is known before any of them is built: above :data:`MAX_TIDY_TERMS` (or with the
+    numeric ``expm`` node) the plain sum over unit indices is returned. The value is the same either way.
     """
     n = len(indices)
     if not 1 <= n <= kset.order:
         raise DerivationError(f"kernel order {n} is outside 1..{kset.order}")
     model = kset.model
     M = kset.moments[n][output]
-    sigma = sympy.Integer(0)
-    directions = []
-    for j, k in enumerate(indices):
-        sigma = sigma + kset.lags[j]
-        directions.append(kset.propagator.at(sigma) * model.C[:, k])
-    total = sympy.Integer(0)
-    for full in itertools.product(range(model.n_hidden), repeat=n):
-        coeff = M[tuple(sorted(full))]
-        if coeff == 0:
-            continue
-        term = coeff
-        for j, i in enumerate(full):
-            term *= directions[j][i]
-        total += term
-    return _collect_exponentials(total) if tidy else total
+    if all(value == 0 for value in M.values()):
+        return sympy.Integer(0)
+    sigmas = list(itertools.accumulate(kset.lags[:n]))
+    split = _split_directions(kset) if tidy and kset.propagator.closed_form else None
+    if split is not None and len(split[0]) ** n <= MAX_TIDY_TERMS:
+        return _collected_kernel(kset, M, indices, sigmas, split)
+    directions = [kset.propagator.at(sigma) * model.C[:, k] for sigma, k in zip(sigmas, indices)]
+    return _nested_sum(M, directions, model.n_hidden)
 
 
 MAX_TIDY_TERMS = 400
+_SPLIT_CACHE: dict[int, tuple[KernelSet, tuple]] = {}
 
 
-def _collect_exponentials(expr: sympy.Expr) -> sympy.Expr:
-    expanded = sympy.expand(expr)
-    if len(sympy.Add.make_args(expanded)) > MAX_TIDY_TERMS:
-        return expr
-    combined = sympy.powsimp(expanded, combine="exp")
-    factors = sorted(combined.atoms(sympy.exp), key=sympy.default_sort_key)
-    return sympy.collect(combined, factors) if factors else combined
+def _split_directions(kset: KernelSet) -> tuple | None:
+    """(bases, coefficients): e^{A tau} C_k = sum_r coefficients[k][r] (a vector over units) * bases[r](tau),
+    bases as (alpha, rest) with bases[r](tau) = exp(alpha tau) rest(tau); ``None`` if a propagator
+    entry is not a sum of such terms. Cached per derivation."""
+    cached = _SPLIT_CACHE.get(id(kset))
+    if cached is not None and cached[0] is kset:
+        return cached[1]
+    tau = kset.propagator.tau
+    P = kset.propagator.matrix
+    n, m = kset.model.n_hidden, kset.model.n_inputs
+    keys: dict[tuple[sympy.Expr, sympy.Expr], int] = {}
+    parts: dict[tuple[int, int, int], list[sympy.Expr]] = {}  # (row, column, basis) -> coefficient terms
+    for i in range(n):
+        for l in range(n):
+            for term in sympy.Add.make_args(sympy.expand(P[i, l])):
+                if term == 0:
+                    continue
+                coeff, fn = term.as_independent(tau, as_Add=False)
+                alpha, rest = sympy.Integer(0), sympy.Integer(1)
+                for factor in sympy.Mul.make_args(sympy.powsimp(fn, combine="exp")):
+                    if isinstance(factor, sympy.exp):
+                        alpha += factor.args[0]
+                    else:
+                        rest *= factor
+                alpha = sympy.expand(alpha / tau)
+                if alpha.has(tau):
+                    return None
+                r = keys.setdefault((alpha, rest), len(keys))
+                parts.setdefault((i, l, r), []).append(coeff)
+    R = len(keys)
+    C = kset.model.C
+    coefficients = tuple(
+        tuple(tuple(_plain(sympy.Add(*[sympy.Add(*parts[(i, l, r)]) * C[l, k] for l in range(n) if (i, l, r) in parts]))
+                    for i in range(n)) for r in range(R))
+        for k in range(m)
+    )
+    result = (tuple(keys), coefficients)
+    if len(_SPLIT_CACHE) > 8:
+        _SPLIT_CACHE.clear()
+    _SPLIT_CACHE[id(kset)] = (kset, result)
+    return result
+
+
+def _plain(e: sympy.Expr) -> sympy.Expr:
+    return e if e.is_Number else sympy.expand(e)
+
+
+def _collected_kernel(kset: KernelSet, M: Mapping, indices: Sequence[int], sigmas: list[sympy.Expr],
+                      split: tuple) -> sympy.Expr:
+    """sum_r K[r] exp(sum_j alpha_{r_j} sigma_j) prod_j rest_{r_j}(sigma_j), with
+    K[r] = sum_i M[i] prod_j c_{k_j}[r_j][i_j] contracted axis by axis (cost R^j n^(N-j+1) at step j)."""
+    bases, coefficients = split
+    n_units, N, R = kset.model.n_hidden, len(indices), len(bases)
+    used = [coefficients[k] for k in sorted(set(indices))]
+    to_domain, from_domain = _number_domain(list(M.values()) + [x for c in used for row in c for x in row])
+    coefficients = {k: [[to_domain(x) for x in row] for row in coefficients[k]] for k in set(indices)}
+    # table: (r_1..r_j, i_{j+1}..i_N) -> value, starting from the full moment tensor
+    table = {}
+    for full in itertools.product(range(n_units), repeat=N):
+        value = M[tuple(sorted(full))]
+        if value != 0:
+            table[full] = to_domain(value)
+    for j, k in enumerate(indices):
+        grouped: dict[tuple, list] = {}
+        c = coefficients[k]
+        for key, value in table.items():
+            i = key[j]
+            for r in range(R):
+                if c[r][i] != 0:
+                    grouped.setdefault(key[:j] + (r,) + key[j + 1:], []).append(value * c[r][i])
+        table = {key: total for key, terms in grouped.items() if (total := _sum(terms)) != 0}
+    table = {key: from_domain(value) for key, value in table.items()}
+    tau = kset.propagator.tau
+    pieces = [[(sympy.expand(alpha * sigma), rest.subs(tau, sigma)) for alpha, rest in bases] for sigma in sigmas]
+    terms = []
+    for key in sorted(table):
+        exponent = sympy.Add(*[pieces[j][r][0] for j, r in enumerate(key)])
+        terms.append(sympy.Mul(table[key], sympy.exp(exponent), *[pieces[j][r][1] for j, r in enumerate(key)]))
+    return sympy.Add(*terms)
+
+
+def _sum(terms: list):
+    if isinstance(terms[0], sympy.Basic):
+        return _plain(sympy.Add(*terms))
+    return sum(terms[1:], terms[0])
+
+
+def _number_domain(values: list) -> tuple:
+    """Fast exact arithmetic for the coefficient contraction: Python fractions when every value is
+    rational, mpmath at the Floats' precision when they are rationals and Floats, else SymPy."""
+    if all(isinstance(v, sympy.Rational) for v in values):
+        return ((lambda v: fractions.Fraction(int(v.p), int(v.q))),
+                (lambda x: sympy.Rational(x.numerator, x.denominator)))
+    if all(isinstance(v, (sympy.Rational, sympy.Float)) for v in values):
+        prec = max(v._prec for v in values if isinstance(v, sympy.Float))
+        context = mpmath.MPContext()
+        context.prec = prec + 20
+
+        def to_domain(v):
+            return context.mpf(v._mpf_) if isinstance(v, sympy.Float) else context.mpf(int(v.p)) / int(v.q)
+
+        return to_domain, (lambda x: sympy.Float(x, precision=prec))
+    return (lambda v: v), (lambda v: v)
+
+
+def _nested_sum(M: Mapping, directions: list, n_units: int) -> sympy.Expr:
+    """sum_i M[i] prod_j directions[j][i_j], built as one Add (no repeated re-flattening)."""
+    terms = []
+    for full in itertools.product(range(n_units), repeat=len(directions)):
+        coeff = M[tuple(sorted(full))]
+        if coeff == 0:
+            continue
+        terms.append(sympy.Mul(coeff, *[directions[j][i] for j, i in enumerate(full)]))
+    return sympy.Add(*terms)
 
 
 def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:

@@ -40,8 +40,10 @@ class OUEngine(Engine):
 
     @functools.cached_property
     def numeric(self) -> NumericKernels:
-        """Float64 arrays at the engine's parameter values (stability checked there)."""
-        return numeric_kernels(self.derivation, self.values)
+        """Float64 arrays at the engine's parameter values (stability checked there). e^{A tau} is
+        evaluated by the float64 Pade exponential: the closed form is not needed for numbers, and
+        the engine's numbers do not depend on whether :attr:`derivation` was asked for first."""
+        return numeric_kernels(derive_kernels(self.model, order=self.order, propagator=False), self.values)
 
     def affine_kernels(self) -> NumericKernels:
         return self.numeric

@@ -73,7 +73,7 @@ def numeric_kernels(kset: KernelSet, params: Mapping[str, float] | None = None) 
             g = node.args[0].subs(subs)
             free = sorted(g.free_symbols & set(model.hidden), key=model.hidden.index)
             idx = [model.hidden.index(x) for x in free]
-            func = sympy.lambdify(free, g, modules="numpy")
+            func = sympy.lambdify(free, g, modules="numpy", docstring_limit=0)
             cache[node] = gauss_hermite_mean(func, mu[idx], S[numpy.ix_(idx, idx)], label=f"E[{node.args[0]}]")
         return sympy.Float(cache[node], 17)
 
@@ -96,7 +96,7 @@ def numeric_kernels(kset: KernelSet, params: Mapping[str, float] | None = None) 
     if prop.closed_form:
         # floats before lambdify: exact surds of huge integers (linearized models) overflow numpy's int64
         matrix = sympy.nfloat(prop.matrix.subs(subs), n=30)
-        entries = [[sympy.lambdify([prop.tau], matrix[i, j], modules="numpy") for j in range(n)] for i in range(n)]
+        entries = [[sympy.lambdify([prop.tau], matrix[i, j], modules="numpy", docstring_limit=0) for j in range(n)] for i in range(n)]
 
         def propagator(tau: numpy.ndarray) -> numpy.ndarray:
             tau = numpy.asarray(tau, dtype=numpy.float64)
