@@ -156,7 +156,7 @@ def check_generated_module(
     shapes = {
         "stationary_mean": [("params", P.VAR_KEYWORD, P.empty)],
         "kernel": [("n", P.POSITIONAL_ONLY, P.empty), ("lags", P.VAR_POSITIONAL, P.empty),
-                   ("params", P.VAR_KEYWORD, P.empty)],
+                   ("composition", P.KEYWORD_ONLY, None), ("params", P.VAR_KEYWORD, P.empty)],
         "series": [("u", P.POSITIONAL_ONLY, P.empty), ("dt", P.POSITIONAL_ONLY, P.empty),
                    ("eps", P.KEYWORD_ONLY, 1.0), ("order", P.KEYWORD_ONLY, order),
                    ("params", P.VAR_KEYWORD, P.empty)],
