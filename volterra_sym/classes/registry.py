@@ -13,6 +13,7 @@ from ..errors import DerivationError, InputError
 from ..model import SymbolicModel
 from .engine import Engine
 from .gradient.engine import GradientEngine
+from .grid.engine import GridEngine
 from .linearized import LinearizedEngine
 from .ou.engine import OUEngine
 
@@ -21,10 +22,11 @@ __all__ = ["ENGINES", "EXACT_ENGINES", "NoEngineError", "engine_class", "engine_
 ENGINES: Mapping[str, type[Engine]] = MappingProxyType({
     OUEngine.name: OUEngine,
     GradientEngine.name: GradientEngine,
+    GridEngine.name: GridEngine,
     LinearizedEngine.name: LinearizedEngine,
 })
-#: the default: the first of these that applies
-EXACT_ENGINES = (OUEngine.name, GradientEngine.name)
+#: the default: the first of these that applies (closed forms, then the symbolic density, then the grid)
+EXACT_ENGINES = (OUEngine.name, GradientEngine.name, GridEngine.name)
 
 
 class NoEngineError(DerivationError):
