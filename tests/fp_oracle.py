@@ -220,3 +220,88 @@ class FourierFokkerPlanck:
             k4 = rhs(s + h, state + h * k3)
             state = state + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         return np.array([eps**n * self.mean(state[n]) for n in range(order + 1)])
+
+
+class GeneralFokkerPlanck:
+    """The forward equation for ANY drift and noise (no potential needed), collocated as
+
+        L* rho = -sum_i d_i (F_i rho) + 1/2 sum_ij Sigma_ij d_i d_j rho
+
+    on an axis-aligned box in the network's own coordinates h: Chebyshev nodes with rho = 0 on the
+    walls. The stationary density solves L* rho = 0 with one equation replaced by the
+    normalisation (dense LU); kernels by dense scipy matrix exponentials (theory.md 3a). It shares
+    nothing with the grid engine (the Gaussian-weighted backward operator in whitened, rotated
+    coordinates; Taylor exponential actions; density as an adjoint eigenvector).
+    """
+
+    def __init__(self, spec, *, centre, half_widths, nodes: int):
+        model_h = spec.hidden
+        n = len(model_h)
+        self.n = n
+        axes, Ds, ws = [], [], []
+        for c, hw in zip(centre, half_widths):
+            D, x = cheb(nodes)
+            axes.append(c + hw * x)
+            Ds.append(D / hw)
+            ws.append(clenshaw_curtis(nodes) * hw)
+        eye = np.eye(nodes + 1)
+        full = [functools.reduce(np.kron, [Ds[d] if d == a else eye for d in range(n)]) for a in range(n)]
+        grid = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
+        weights = functools.reduce(np.multiply.outer, ws).ravel()
+        H = np.stack(grid)
+        x = sympy.Symbol("x", real=True)
+        a = sympy.lambdify(x, spec.activation_expr, modules="numpy")
+        W, b, G, C, sig = (np.array(M.evalf().tolist(), dtype=float) for M in (spec.W, spec.b, spec.Gamma, spec.C,
+                                                                                  spec.sigma))
+        if spec.activation == "linear":
+            F = (W - G) @ H + b
+        else:
+            F = -G @ H + a(W @ H + b)
+        Sigma = sig @ sig.T
+        Lstar = sum(-full[i] * F[i][None, :] for i in range(n))
+        for i in range(n):
+            for j in range(n):
+                if Sigma[i, j] != 0:
+                    Lstar = Lstar + 0.5 * Sigma[i, j] * (full[i] @ full[j])
+        inner = np.ones(len(grid[0]), dtype=bool)
+        for d in range(n):
+            inner &= (grid[d] != axes[d][0]) & (grid[d] != axes[d][-1])
+        self.inner = inner
+        self.L = Lstar[np.ix_(inner, inner)]
+        self.D = [Dd[np.ix_(inner, inner)] for Dd in full]
+        self.C = C
+        self.weights = weights[inner]
+        self.grid = [g[inner] for g in grid]
+        A = self.L.copy()
+        r = int(np.argmin(sum((g - c) ** 2 for g, c in zip(self.grid, centre))))
+        A[r] = self.weights
+        rhs = np.zeros(len(self.weights))
+        rhs[r] = 1.0
+        self.rho = np.linalg.solve(A, rhs)
+        self.f = [sympy.lambdify(model_h, f, modules="numpy") for f in spec.readout]
+        self._expm = {}
+
+    def values(self, func):
+        return np.broadcast_to(np.asarray(func(*self.grid), dtype=float), self.rho.shape)
+
+    def mean(self, v=None):
+        v = self.rho if v is None else v
+        return np.array([self.weights @ (self.values(f) * v) for f in self.f])
+
+    def expectation(self, func):
+        return float(self.weights @ (self.values(func) * self.rho))
+
+    def propagate(self, v, tau):
+        if tau not in self._expm:
+            self._expm[tau] = scipy.linalg.expm(self.L * tau)
+        return self._expm[tau] @ v
+
+    def input_adjoint(self, v, k):
+        return -sum(self.C[d, k] * (self.D[d] @ v) for d in range(self.n))
+
+    def kernel(self, lags, indices):
+        """R^(n)(lags) for input indices k_1..k_n (theory.md 3a), one value per output."""
+        v = self.rho
+        for tau, k in reversed(list(zip(lags, indices))):
+            v = self.propagate(self.input_adjoint(v, k), tau)
+        return self.mean(v)

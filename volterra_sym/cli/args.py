@@ -21,7 +21,7 @@ __all__ = ["PROG", "Parser", "add_command", "add_spec", "add_params", "add_engin
            "error_line"]
 
 PROG = "volterra-sym"
-ENGINE_NAMES = ("ou", "gradient", "linearized")
+ENGINE_NAMES = ("ou", "gradient", "grid", "linearized")
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,7 +58,8 @@ def add_params(p: argparse.ArgumentParser) -> None:
 def add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINE_NAMES, default=None,
                    help="engine computing the kernels (default: the exact engine that applies: ou for a linear "
-                        "activation, gradient for a reversible nonlinear network)")
+                        "activation, gradient for a reversible nonlinear network, grid for any network of up to 3 "
+                        "hidden units with noise on every unit)")
     p.add_argument("--linearize", action="store_true",
                    help="linearize a nonlinear network about its stable fixed point (same as --engine linearized)")
 
@@ -129,8 +130,8 @@ def engine_from(args: argparse.Namespace, *, order: int | None = None, model=Non
     try:
         return engine_for(model, params(args), engine=engine_name(args), order=order)
     except NoEngineError as err:
-        raise InputError(f"{err}: add --linearize (or --engine linearized) for the linearized network's kernels, "
-                         "or estimate the response with `simulate`") from err
+        raise InputError(f"{err}: use --engine mc for Monte-Carlo kernel estimates with standard errors, or "
+                         "--linearize (--engine linearized) for the linearized network's kernels") from err
 
 
 def input_from(args: argparse.Namespace, spec, values: Mapping[str, float]):

@@ -66,13 +66,14 @@ def kernel_values(op: GridOperator, pi: numpy.ndarray, lags: Sequence[numpy.ndar
     out = numpy.empty((P,) + (m,) * n + (p,))
     columns = p * numpy.prod([m * len(numpy.unique(t)) for t in flat[:-1]], dtype=float)
     if op.size * columns <= MAX_FLOATS:
-        chunk, order = P, numpy.arange(P)
+        chunk, order = max(P, 1), numpy.arange(P)
     else:  # chunks of points whose carried block fits: p (m G)^(n-1) M <= MAX_FLOATS
         chunk = max(1, int((MAX_FLOATS / (op.size * p)) ** (1 / (n - 1)) / m))
         order = numpy.lexsort(flat[::-1])
     for start in range(0, P, chunk):
         sel = order[start : start + chunk]
-        out[sel] = _chunk_values(op, pi, [t[sel] for t in flat])
+        if sel.size:
+            out[sel] = _chunk_values(op, pi, [t[sel] for t in flat])
     # (P, k_n, ..., k_1, q) -> broadcast shape + (q, k_1, ..., k_n)
     out = numpy.transpose(out, [0, n + 1] + list(range(n, 0, -1)))
     return out.reshape(shape + (p,) + (m,) * n)

@@ -30,7 +30,7 @@ from ...errors import DerivationError
 from ...network import NumericSRNN
 from .box import Coordinates
 
-__all__ = ["GridOperator", "assemble", "shifted_norm", "fourier_matrices", "stationary_density", "Diagnostics", "diagnose",
+__all__ = ["GridOperator", "assemble", "shifted_norm", "leading_modes", "fourier_matrices", "stationary_density", "Diagnostics", "diagnose",
            "density_moments"]
 
 
@@ -231,3 +231,18 @@ def density_moments(op: GridOperator, pi: numpy.ndarray) -> tuple[numpy.ndarray,
     mean = op.nodes @ mass
     centred = op.nodes - mean[:, None]
     return mean, (centred * mass) @ centred.T
+
+
+def leading_modes(op: GridOperator, count: int = 6) -> numpy.ndarray:
+    """The ``count`` eigenvalues of H with the largest real parts (0 first, then the slowest relaxation
+    rates; complex for a non-reversible network), by ARPACK; sorted by decreasing real part."""
+    M = op.size
+    count = min(count, M - 2)
+    if M <= 128:
+        lam = numpy.linalg.eigvals(op.H.toarray())
+    else:
+        lam = scipy.sparse.linalg.eigs(op.H, k=count, which="LR", return_eigenvectors=False, tol=1e-10,
+                                       v0=op.weight / numpy.linalg.norm(op.weight), ncv=min(M - 1, 4 * count + 16),
+                                       maxiter=50_000)
+    lam = lam[numpy.lexsort((lam.imag, -numpy.round(lam.real, 10)))][:count]
+    return numpy.where(numpy.abs(lam.imag) < 1e-12 * numpy.maximum(1.0, numpy.abs(lam)), lam.real + 0j, lam)
