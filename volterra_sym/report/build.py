@@ -322,12 +322,17 @@ def build_report(
     if fast is not None:  # the exact series against the exact driven mean
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            final = fast.series(u, float(t), 1.0, order=order, tol=FINAL_SERIES_TOL).terms  # (K + 1, p)
-        reference = numpy.stack([fast.driven_mean(u, ends, float(e), tol=EXACT_FINAL_TOL).value[-1] for e in err_eps])
+            final_result = fast.series(u, float(t), 1.0, order=order, tol=FINAL_SERIES_TOL)
+        final = final_result.terms  # (K + 1, p)
+        means = [fast.driven_mean(u, ends, float(e), tol=EXACT_FINAL_TOL) for e in err_eps]
+        reference = numpy.stack([m.value[-1] for m in means])
         ref_se = None
         series = numpy.stack([powers[:, : N + 1] @ final[: N + 1] for N in orders])
         error = numpy.abs(series - reference[None])
-        floor = numpy.broadcast_to(ERROR_FLOOR * numpy.maximum(1.0, numpy.abs(reference))[None], error.shape)
+        # below the floor an error is numerical noise: ERROR_FLOOR, or the engines' own error estimates
+        stated = 3 * (final_result.error_estimate + max(m.error or 0.0 for m in means))
+        floor = numpy.broadcast_to(numpy.maximum(ERROR_FLOOR * numpy.maximum(1.0, numpy.abs(reference)), stated)[None],
+                                   error.shape)
         kind = "exact"
     else:
         with warnings.catch_warnings():

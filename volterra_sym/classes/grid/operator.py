@@ -57,8 +57,8 @@ class GridOperator:
 
     ``advection[d]`` multiplies the z_d derivative, ``potential`` is V, ``weight`` is w, ``input_const``
     (n, m) holds c_k = M^-1 C_k and ``input_diag`` (m, M) the multiplier c_k . grad phi; ``readout``
-    (M, p) is w f_q at the nodes. ``H`` and ``inputs`` are CSR matrices, ``HT`` and ``inputsT``
-    their transposes; ``norm`` is the 1-norm of H - shift I (the shift minimising it, :func:`shifted_norm`),
+    (M, p) is w f_q at the nodes. ``H`` and ``inputs`` are CSR matrices (dense arrays on a grid of at
+    most :data:`DENSE_SIZE` nodes), ``HT`` and ``inputsT`` their transposes; ``norm`` is the 1-norm of H - shift I (the shift minimising it, :func:`shifted_norm`),
     ``norm_T`` that of H^T - shift_T I, ``input_norms`` the 1-norms of the transposed input operators.
     """
 
@@ -103,8 +103,19 @@ def _lift(matrix: numpy.ndarray, axis: int, n: int, N: int) -> scipy.sparse.csr_
     return functools.reduce(lambda a, b: scipy.sparse.kron(a, b, format="csr"), factors)
 
 
-def _norm1(A: scipy.sparse.csr_matrix) -> float:
-    return float(abs(A).sum(axis=0).max())
+#: grids with at most this many nodes keep dense matrices (products are then cheaper than sparse ones)
+DENSE_SIZE = 512
+
+
+def _storage(A):
+    """CSR, or a dense array for a small grid."""
+    if A.shape[0] <= DENSE_SIZE:
+        return A.toarray() if scipy.sparse.issparse(A) else numpy.asarray(A)
+    return scipy.sparse.csr_matrix(A)
+
+
+def _norm1(A) -> float:
+    return float(numpy.asarray(abs(A).sum(axis=0)).max())
 
 
 def shifted_norm(A: scipy.sparse.csr_matrix) -> tuple[float, float]:
@@ -144,7 +155,7 @@ def assemble(net: NumericSRNN, coords: Coordinates, N: int) -> GridOperator:
     H = scipy.sparse.diags(potential, format="csr")
     for d in range(n):
         H = H + 0.5 * _lift(D2s[d], d, n, N) + scipy.sparse.diags(advection[d]) @ lifted1[d]
-    H = scipy.sparse.csr_matrix(H)
+    H = _storage(H)
     input_const = coords.to_z @ net.C  # (n, m)
     input_diag = input_const.T @ grad_phi  # (m, M)
     inputs = []
@@ -153,11 +164,11 @@ def assemble(net: NumericSRNN, coords: Coordinates, N: int) -> GridOperator:
         for d in range(n):
             if input_const[d, k] != 0:
                 Bk = Bk + input_const[d, k] * lifted1[d]
-        inputs.append(scipy.sparse.csr_matrix(Bk))
-    HT = H.T.tocsr()
+        inputs.append(_storage(Bk))
+    HT = _storage(H.T)
     shift, norm = shifted_norm(H)
     shift_T, norm_T = shifted_norm(HT)
-    inputsT = tuple(B.T.tocsr() for B in inputs)
+    inputsT = tuple(_storage(B.T) for B in inputs)
     return GridOperator(coords=coords, N=N, axes=tuple(axes), D1=tuple(D1s), D2=tuple(D2s), nodes=nodes,
                         advection=advection, potential=potential, weight=weight, input_const=input_const,
                         input_diag=input_diag, readout=weight[:, None] * f, H=H, HT=HT, inputs=tuple(inputs),
@@ -171,17 +182,12 @@ def stationary_density(op: GridOperator, rate: float) -> tuple[numpy.ndarray, fl
     is not small against ``rate`` (the slowest relaxation rate of the network's linearization)."""
     start = op.weight**2 / numpy.linalg.norm(op.weight**2)
     M = op.size
-    if M <= 128:
-        lam, vec = numpy.linalg.eig(op.HT.toarray())
-        j = int(numpy.argmax(lam.real))
-        lam0, v = lam[j], vec[:, j]
-    else:
-        try:
-            lam, vec = scipy.sparse.linalg.eigs(op.HT, k=1, which="LR", v0=start, tol=1e-14, ncv=min(M - 2, 48),
-                                                maxiter=20_000)
-        except scipy.sparse.linalg.ArpackNoConvergence as err:
-            raise DerivationError("the stationary density did not converge (ARPACK)") from err
-        lam0, v = lam[0], vec[:, 0]
+    try:
+        lam, vec = scipy.sparse.linalg.eigs(op.HT, k=1, which="LR", v0=start, tol=1e-14, ncv=min(M - 2, 48),
+                                            maxiter=20_000)
+    except scipy.sparse.linalg.ArpackNoConvergence as err:
+        raise DerivationError("the stationary density did not converge (ARPACK)") from err
+    lam0, v = lam[0], vec[:, 0]
     if not abs(lam0) <= 1e-3 * rate:
         raise DerivationError(f"the discretised generator has a mode with eigenvalue {complex(lam0):.3g} where 0 "
                               "is expected: no invariant density on this grid")
@@ -239,7 +245,7 @@ def leading_modes(op: GridOperator, count: int = 6) -> numpy.ndarray:
     M = op.size
     count = min(count, M - 2)
     if M <= 128:
-        lam = numpy.linalg.eigvals(op.H.toarray())
+        lam = numpy.linalg.eigvals(op.H.toarray() if scipy.sparse.issparse(op.H) else op.H)
     else:
         lam = scipy.sparse.linalg.eigs(op.H, k=count, which="LR", return_eigenvectors=False, tol=1e-10,
                                        v0=op.weight / numpy.linalg.norm(op.weight), ncv=min(M - 1, 4 * count + 16),
