@@ -244,11 +244,8 @@ def leading_modes(op: GridOperator, count: int = 6) -> numpy.ndarray:
     rates; complex for a non-reversible network), by ARPACK; sorted by decreasing real part."""
     M = op.size
     count = min(count, M - 2)
-    if M <= 128:
-        lam = numpy.linalg.eigvals(op.H.toarray() if scipy.sparse.issparse(op.H) else op.H)
-    else:
-        lam = scipy.sparse.linalg.eigs(op.H, k=count, which="LR", return_eigenvectors=False, tol=1e-10,
-                                       v0=op.weight / numpy.linalg.norm(op.weight), ncv=min(M - 1, 4 * count + 16),
-                                       maxiter=50_000)
+    lam = scipy.sparse.linalg.eigs(op.H, k=count, which="LR", return_eigenvectors=False, tol=1e-10,
+                                   v0=op.weight / numpy.linalg.norm(op.weight), ncv=min(M - 1, 4 * count + 16),
+                                   maxiter=50_000)
     lam = lam[numpy.lexsort((lam.imag, -numpy.round(lam.real, 10)))][:count]
     return numpy.where(numpy.abs(lam.imag) < 1e-12 * numpy.maximum(1.0, numpy.abs(lam)), lam.real + 0j, lam)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy
 
 from ...classes.grid.symbolic import generator_words
-from ..oracles.forward_density import forward_means
+from ..oracles.forward_density import DensityMeans, ForwardOracle, forward_oracle
 from ..oracles.gaussian_path import TrigInput
 from ..results import MAX_INDEX_TUPLES, KernelCallable, dyadic, memoized
 
@@ -90,23 +90,19 @@ class GridRun:
             (q, k): generator_words(self.model, q, k, degree, budget=20.0)
             for q in range(self.model.n_outputs) for k in range(self.model.n_inputs)})
 
-    def expressions(self) -> list:
-        """Readouts, then every generator word: what the forward oracle averages."""
-        exprs = list(self.model.readout)
-        for ws in self.words().values():
-            exprs.extend(ws)
-        return exprs
+    def forward(self) -> ForwardOracle:
+        """The forward Fokker-Planck solutions (solved once per run)."""
+        return self.memo(("forward",), lambda: forward_oracle(self.engine.network))
 
-    def oracle(self):
-        """(DensityMeans of :meth:`expressions`, ChebyshevDensity or None) from the forward route."""
+    def means(self, exprs: tuple) -> DensityMeans:
+        """<g>_inf of SymPy expressions under the forward oracle's density, with their accuracy."""
         import sympy
 
         from ..oracles.gaussian_path import parameter_substitution
 
         def compute():
             subs = parameter_substitution(self.model, self.values)
-            funcs = [sympy.lambdify(self.model.hidden, sympy.sympify(e).subs(subs), modules="numpy")
-                     for e in self.expressions()]
+            funcs = [sympy.lambdify(self.model.hidden, sympy.sympify(e).subs(subs), modules="numpy") for e in exprs]
 
             def values(nodes):
                 with numpy.errstate(all="ignore"):
@@ -114,6 +110,6 @@ class GridRun:
                     return numpy.stack([numpy.broadcast_to(numpy.asarray(f(*rows), dtype=numpy.float64),
                                                            nodes.shape[1:]) for f in funcs], axis=-1)
 
-            return forward_means(self.engine.network, values)
+            return self.forward().means(values)
 
-        return self.memo(("oracle",), compute)
+        return self.memo(("means", exprs), compute)

@@ -33,7 +33,8 @@ import scipy.sparse.linalg
 from ...network import NumericSRNN, stationary_covariance
 from .gaussian_path import NoOracle
 
-__all__ = ["ChebyshevDensity", "DensityMeans", "chebyshev_density", "difference_density", "forward_means",
+__all__ = ["ChebyshevDensity", "DensityMeans", "ForwardOracle", "chebyshev_density", "difference_density",
+           "forward_oracle",
            "CHEBYSHEV_LEVELS", "DIFFERENCE_LEVELS", "BOX_SIGMAS"]
 
 #: Chebyshev points per axis: box search, coarse, fine (one or two hidden units)
@@ -236,27 +237,40 @@ def _chebyshev_solver(net):
     return solve
 
 
-def forward_means(net: NumericSRNN, functions: Callable[[numpy.ndarray], numpy.ndarray]):
-    """Means of ``functions(nodes (n, M)) -> (M, q)`` under the forward density, with their accuracy, and
-    (one or two hidden units) the finer :class:`ChebyshevDensity` for kernels (else None)."""
+@dataclass(frozen=True)
+class ForwardOracle:
+    """The forward solutions of one network: (nodes, probabilities, h^2 or None) per resolution, the
+    finer Chebyshev solution for kernels (one or two hidden units, else None) and how they combine."""
+
+    levels: tuple[tuple[numpy.ndarray, numpy.ndarray, float | None], ...]
+    density: ChebyshevDensity | None
+    method: str
+
+    def means(self, functions: Callable[[numpy.ndarray], numpy.ndarray]) -> DensityMeans:
+        """Means of ``functions(nodes (n, M)) -> (M, q)`` and their accuracy: the finer Chebyshev value and
+        its change from the coarser; or the Richardson extrapolation of the last two difference grids and
+        its change from the previous pair."""
+        values = [(h2, mass @ functions(nodes)) for nodes, mass, h2 in self.levels]
+        if self.levels[0][2] is None:
+            return DensityMeans(values[-1][1], numpy.abs(values[-1][1] - values[-2][1]), self.method)
+        extrapolated = [(v2 * h1 - v1 * h2) / (h1 - h2) for (h1, v1), (h2, v2) in zip(values, values[1:])]
+        return DensityMeans(extrapolated[-1], numpy.abs(extrapolated[-1] - extrapolated[-2]), self.method)
+
+
+def forward_oracle(net: NumericSRNN) -> ForwardOracle:
+    """Solve the forward equation at the oracle's resolutions (module docstring)."""
     n = net.n_hidden
     if n in CHEBYSHEV_LEVELS:
         search, coarse, fine = CHEBYSHEV_LEVELS[n]
         centre, half = _adapted_box(net, _chebyshev_solver(net), search)
         a = chebyshev_density(net, centre, half, coarse)
         b = chebyshev_density(net, centre, half, fine)
-        va, vb = a.mass @ functions(a.nodes), b.mass @ functions(b.nodes)
-        return DensityMeans(vb, numpy.abs(vb - va), f"forward Chebyshev collocation, {fine + 1} and "
-                                                    f"{coarse + 1} points per axis"), b
+        return ForwardOracle(((a.nodes, a.mass, None), (b.nodes, b.mass, None)), b,
+                             f"forward Chebyshev collocation, {fine + 1} and {coarse + 1} points per axis")
     if n in DIFFERENCE_LEVELS:
         search, *levels = DIFFERENCE_LEVELS[n]
         centre, half = _adapted_box(net, lambda c, h, N: difference_density(net, c, h, N), search)
-        values = []
-        for N in levels:
-            nodes, mass = difference_density(net, centre, half, N)
-            values.append((1.0 / (N - 1) ** 2, mass @ functions(nodes)))
-        extrapolated = [(v2 * h1 - v1 * h2) / (h1 - h2) for (h1, v1), (h2, v2) in zip(values, values[1:])]
-        return DensityMeans(extrapolated[-1], numpy.abs(extrapolated[-1] - extrapolated[-2]),
-                            f"forward central differences on {', '.join(f'{N}^{n}' for N in levels)} points, "
-                            "Richardson-extrapolated in h^2"), None
+        solved = tuple(difference_density(net, centre, half, N) + (1.0 / (N - 1) ** 2,) for N in levels)
+        return ForwardOracle(solved, None, f"forward central differences on {', '.join(f'{N}^{n}' for N in levels)} "
+                                           "points, Richardson-extrapolated in h^2")
     raise NoOracle(f"no forward oracle for {n} hidden units")
