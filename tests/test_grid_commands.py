@@ -92,7 +92,7 @@ def test_committed_grid_modules_conform(name):
     mean = module.driven_mean(u, 0.05, eps=0.5)
     exact = engine.driven_mean(lambda t: np.stack([np.sin(np.asarray(t, dtype=float))] * spec.n_inputs, axis=-1),
                                [0.0, 2.0], 0.5).value[-1]
-    assert np.abs(mean[-1] - exact).max() < 1e-4  # O(dt^2) reading of the samples
+    assert np.abs(mean[-1] - exact).max() < 5e-4  # O(dt^2) reading of the samples (dt = 0.05)
 
 
 def test_check_lists_the_grid_modules(capsys):

@@ -94,6 +94,8 @@ def integrate(step: Callable, y0: numpy.ndarray, record: Callable, u: Callable, 
         starts = numpy.arange(sub * intervals) * h
         U1 = coupling * numpy.asarray(u(starts + C1 * h), dtype=numpy.float64)
         U2 = coupling * numpy.asarray(u(starts + C2 * h), dtype=numpy.float64)
+        if not (numpy.all(numpy.isfinite(U1)) and numpy.all(numpy.isfinite(U2))):
+            raise InputError("the input is not finite on [0, t]", field="inputs")
         out = numpy.empty((len(times),) + numpy.shape(first))
         out[0] = first
         y = y0.copy()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy
 
-from ...errors import DerivationError, SpecError
+from ...errors import DerivationError, InputError, SpecError
 from ...model import SymbolicModel, numeric_matrix
 from ...network import NumericSRNN, numeric_srnn
 from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_lags
@@ -101,10 +101,18 @@ class GridEngine(Engine):
             total += rep.error(n) * term
         return total
 
+    @staticmethod
+    def _check_time(t: float, eps: float) -> None:
+        if not numpy.isfinite(t) or t < 0:
+            raise InputError(f"time {t!r} must be finite and >= 0", field="t")
+        if not numpy.isfinite(eps):
+            raise InputError(f"eps {eps!r} must be finite", field="eps")
+
     def series(self, u: InputSignal, t: float, eps: float, *, order: int | None = None,
                tol: float | None = None) -> SeriesResult:
         from .dynamics import series_on_grid
 
+        self._check_time(float(t), float(eps))
         order = self.check_order(order)
         rep = self.representation
         terms, steps, change = series_on_grid(rep.op, rep.pi, u, numpy.array([0.0, float(t)]), order=order,
@@ -127,6 +135,7 @@ class GridEngine(Engine):
 
         rep = self.representation
         times = numpy.asarray(times, dtype=numpy.float64)
+        self._check_time(float(times[-1]) if times.size else 0.0, float(eps))
         values, _, change = driven_mean_on_grid(rep.op, rep.pi, u, times, eps, tol=self._tol(tol), h0=self._h0())
         horizon = float(times[-1]) if times.size else 0.0
         grid = self._grid_error(u, horizon, float(eps), max(self.order, 3))

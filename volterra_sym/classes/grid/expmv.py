@@ -73,18 +73,30 @@ def expmv(apply: Callable[[numpy.ndarray], numpy.ndarray], V: numpy.ndarray, t: 
     return F
 
 
+#: a sweep proceeds in steps of at most this much t ||A - shift I||_1 and stops once the vector no longer changes
+SWEEP_CHUNK = 64.0
+
+
 def sweep(apply: Callable[[numpy.ndarray], numpy.ndarray], V: numpy.ndarray, times: Sequence[float], norm: float,
           shift: float = 0.0) -> numpy.ndarray:
     """e^{t A} V for each of ``times`` (non-negative, increasing), shape (len(times),) + V.shape; each
-    value is propagated from the previous one, so the work is that of the largest time."""
+    value is propagated from the previous one, so the work is that of the largest time. For a
+    generator (every eigenvalue but one decaying) e^{t A} V settles: once a step of SWEEP_CHUNK / norm
+    changes it by less than the unit roundoff of its size, later times take the settled value."""
     times = numpy.asarray(times, dtype=numpy.float64)
     if times.size and (times[0] < 0 or numpy.any(numpy.diff(times) < 0)):
         raise ValueError("sweep times must be non-negative and increasing")
     out = numpy.empty((len(times),) + numpy.shape(V))
     current, now = numpy.array(V, dtype=numpy.float64), 0.0
+    scale = float(numpy.abs(current).max(initial=0.0))
+    chunk = SWEEP_CHUNK / norm if norm > 0 else math.inf
+    settled = False
     for i, t in enumerate(times):
-        if t > now:
-            current = expmv(apply, current, float(t - now), norm, shift)
-            now = float(t)
+        while t > now and not settled:
+            step = min(float(t - now), chunk)
+            new = expmv(apply, current, step, norm, shift)
+            change = float(numpy.abs(new - current).max(initial=0.0))
+            settled = step == chunk and change <= UNIT_ROUNDOFF * max(scale, float(numpy.abs(new).max(initial=0.0)))
+            current, now = new, now + step
         out[i] = current
     return out
