@@ -285,7 +285,7 @@ def format_grid(engine, fmt: str) -> str:
     for w in d["taylor"]:
         for item in w["words"]:
             word = item["integrand"]
-            shown = word if len(word) <= WORD_CHARS else f"(a word of {len(word)} characters; see --json)"
+            shown = word if len(word) <= WORD_CHARS else f"(a word of {len(word)} characters; in the JSON view)"
             out.append(f"  f{w['output'] + 1}, k={w['input'] + 1}, p={item['p']}: <{shown}> = {item['mean']:.12g}")
     out.append("Kernel error estimates per order (absolute, last refinement): " +
                ", ".join(f"{e:.1e}" for e in g["errors"]) + "; evaluate with `volterra-sym kernel`.")
