@@ -76,6 +76,16 @@ def test_scalar_series_and_driven_mean_match_the_gradient_engine(scalar):
     _close(grid.driven_mean(u, times, 0.6).value, spectral.driven_mean(u, times, 0.6).value, 1e-9, "driven mean")
 
 
+def test_driven_mean_refused_when_the_input_pushes_the_density_out_of_the_box(scalar):
+    grid, _ = scalar
+    u = lambda t: np.ones_like(np.asarray(t, dtype=float))[..., None]  # noqa: E731
+    moderate = grid.driven_mean(u, [0.0, 3.0], 6.0)  # the density nears the wall: its share enters the error
+    assert 1e-9 < moderate.error < 1e-4
+    with pytest.raises(DerivationError, match="walls of the grid's box"):
+        grid.driven_mean(u, [0.0, 3.0], 12.0)
+    assert np.all(np.isfinite(grid.series(u, 3.0, 12.0).terms))  # the series terms do not move with eps
+
+
 def test_linear_network_matches_the_ou_closed_forms():
     model = build_model(load_spec(TOY))  # one linear unit, readout h1^2, parameter s
     for params in ({}, {"s": 0.8}):

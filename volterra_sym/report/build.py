@@ -84,6 +84,7 @@ class MeanOutputTable:
     mc_stationary: numpy.ndarray  # (p,): simulated E y_0 at eps = 0, the stationary mean
     mc_stationary_stderr: numpy.ndarray
     exact_terms: numpy.ndarray | None = None
+    exact_refused: tuple[str, ...] = ()  # amplitudes whose exact driven mean the engine refused (rows of NaN)
 
     @staticmethod
     def _partial(terms: numpy.ndarray, eps: numpy.ndarray) -> numpy.ndarray:
@@ -306,14 +307,22 @@ def build_report(
         raise AssertionError("simulation grid does not match the report grid")
     n_fig = len(eps)
     exact_mean = exact_terms = None
+    refused: list[str] = []
     if fast is not None:
-        exact_mean = numpy.stack([fast.driven_mean(u, times, float(e), tol=SERIES_TOL * 1e-2).value for e in eps])
+        rows = []
+        for e in eps:  # an engine may refuse an amplitude (the grid engine: the density leaves its box)
+            try:
+                rows.append(fast.driven_mean(u, times, float(e), tol=SERIES_TOL * 1e-2).value)
+            except DerivationError as err:
+                rows.append(numpy.full((len(times), model.n_outputs), numpy.nan))
+                refused.append(f"eps = {float(e):g}: {err}")
+        exact_mean = numpy.stack(rows)
         if shown is not None:
             exact_terms = _series_on_grid(fast, u, times, order, progress)
     mean_output = MeanOutputTable(times=times, eps=eps, mc_mean=sim.mean[1 : 1 + n_fig],
                                   mc_stderr=sim.stderr[1 : 1 + n_fig], terms=terms, exact=exact_mean,
                                   mc_stationary=sim.mean[0, 0], mc_stationary_stderr=sim.stderr[0, 0],
-                                  exact_terms=exact_terms)
+                                  exact_terms=exact_terms, exact_refused=tuple(refused))
 
     # (3) truncation error at t = T
     orders = tuple(range(1, min(order, 3) + 1))

@@ -72,8 +72,9 @@ def render_figures(report: ResponseReport, *, dpi: int = 100) -> dict[str, bytes
         for e, eps in enumerate(M.eps):
             ax, res = axes[2 * q, e], axes[2 * q + 1, e]
             mc, se = M.mc_mean[e, :, q], M.mc_stderr[e, :, q]
-            # residuals against the exact driven mean, or the simulation when there is none
-            ref = M.exact[e, :, q] if M.exact is not None else mc
+            # residuals against the exact driven mean, or the simulation when there is none (or it was refused)
+            exact_here = M.exact is not None and bool(numpy.all(numpy.isfinite(M.exact[e, :, q])))
+            ref = M.exact[e, :, q] if exact_here else mc
             if exact_sums is not None:  # exact series of every order; the linearized one at the top order
                 for N in range(order + 1):
                     style = {"color": colors[N % len(colors)], "lw": 1.1, "ls": ":" if N == 0 else "-"}
@@ -89,15 +90,15 @@ def render_figures(report: ResponseReport, *, dpi: int = 100) -> dict[str, bytes
                     ax.plot(M.times, sums[e, N, :, q], label=f"{series_label} N={N}", **style)
                     if N:
                         res.plot(M.times, sums[e, N, :, q] - ref, **style)
-            if M.exact is not None:
+            if exact_here:
                 ax.plot(M.times, M.exact[e, :, q], color="black", ls="--", lw=1.1,
                         label="exact (all orders)")
             ax.fill_between(M.times, mc - 2 * se, mc + 2 * se, color="tab:red", alpha=0.3, lw=0, zorder=3)
             ax.plot(M.times, mc, color="tab:red", lw=1.0, ls="--", zorder=4, label="Monte Carlo (+- 2 s.e.)")
             res.fill_between(M.times, mc - ref - 2 * se, mc - ref + 2 * se, color="tab:red", alpha=0.3, lw=0)
-            res.axhline(0, color="black" if M.exact is not None else "tab:red", lw=0.8, ls="--")
+            res.axhline(0, color="black" if exact_here else "tab:red", lw=0.8, ls="--")
             ax.set(ylabel=f"E {outs[q]}(h_t)", title=f"{name}: eps = {_f(eps)}")
-            res.set(ylabel="minus exact" if M.exact is not None else "minus MC")
+            res.set(ylabel="minus exact" if exact_here else "minus MC")
             if q == p - 1:
                 res.set(xlabel="t")
             if q == 0 and e == 0:

@@ -151,9 +151,23 @@ def series_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times: nump
 
 
 def driven_mean_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times: numpy.typing.ArrayLike, eps: float, *,
-                        tol: float, h0: float) -> tuple[numpy.ndarray, int, float]:
-    """E f(h_t) of the driven network (all orders) at every time of a uniform grid from 0, shape (T, p)."""
+                        tol: float, h0: float) -> tuple[numpy.ndarray, int, float, numpy.ndarray]:
+    """E f(h_t) of the driven network (all orders) at every time of a uniform grid from 0, shape (T, p),
+    the steps, the last change, and the largest (probability, readout-weighted probability) of the driven
+    density on the walls of the box over the recorded times: the input may push the density out of the
+    box that holds the stationary one (the kernels and series terms do not move; this does)."""
+    from .operator import wall_nodes
+
     times = numpy.asarray(times, dtype=numpy.float64)
     _check_input(op, u, float(times[-1]))
-    return integrate(lambda y, h, c: _driven_step(op, y, h, c), pi.copy(), lambda y: y @ op.readout, u,
-                     float(eps), times, tol, h0)
+    edge = wall_nodes(op.n, op.N)
+    f_edge = numpy.abs(op.readout[edge] / op.weight[edge, None])
+    p = op.readout.shape[1]
+
+    def record(y):
+        mass = numpy.abs(y[edge] * op.weight[edge])
+        return numpy.concatenate([y @ op.readout, [mass.sum(), float((mass @ f_edge).max(initial=0.0))]])
+
+    records, steps, change = integrate(lambda y, h, c: _driven_step(op, y, h, c), pi.copy(), record, u, float(eps),
+                                       times, tol, h0)
+    return records[:, :p], steps, change, records[:, p:].max(axis=0)

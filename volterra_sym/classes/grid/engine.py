@@ -20,6 +20,9 @@ MAX_HIDDEN = 3
 #: the time integration is not asked for more than this (relative): the grid's own accuracy is coarser
 TIME_TOL_FLOOR = {1: 1e-12, 2: 1e-11, 3: 1e-9}
 DEFAULT_SERIES_TOL = {1: 1e-10, 2: 1e-10, 3: 1e-8}
+#: the driven mean is refused when the input pushes more probability than this onto the box's walls (below it,
+#: the readout-weighted probability on the walls is added to its error estimate)
+DRIVEN_WALL = 1e-4
 
 
 class GridEngine(Engine):
@@ -136,7 +139,13 @@ class GridEngine(Engine):
         rep = self.representation
         times = numpy.asarray(times, dtype=numpy.float64)
         self._check_time(float(times[-1]) if times.size else 0.0, float(eps))
-        values, _, change = driven_mean_on_grid(rep.op, rep.pi, u, times, eps, tol=self._tol(tol), h0=self._h0())
+        values, _, change, (wall, readout_wall) = driven_mean_on_grid(rep.op, rep.pi, u, times, eps,
+                                                                      tol=self._tol(tol), h0=self._h0())
+        if wall > DRIVEN_WALL:
+            raise DerivationError(f"the input drives the density to the walls of the grid's box (probability "
+                                  f"{wall:.1e} on the walls by t = {float(times[-1]):g}, eps = {float(eps):g}): the "
+                                  "grid engine's all-order driven mean does not hold at this amplitude (its kernels "
+                                  "and series terms do); lower eps or the horizon, or simulate the network")
         horizon = float(times[-1]) if times.size else 0.0
         grid = self._grid_error(u, horizon, float(eps), max(self.order, 3))
-        return Estimate(values, self.name, error=change + grid)
+        return Estimate(values, self.name, error=change + grid + readout_wall)

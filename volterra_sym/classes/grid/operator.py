@@ -30,7 +30,7 @@ from ...errors import DerivationError
 from ...network import NumericSRNN
 from .box import Coordinates
 
-__all__ = ["GridOperator", "assemble", "shifted_norm", "leading_modes", "fourier_matrices", "stationary_density", "Diagnostics", "diagnose",
+__all__ = ["GridOperator", "assemble", "shifted_norm", "leading_modes", "wall_nodes", "fourier_matrices", "stationary_density", "Diagnostics", "diagnose",
            "density_moments"]
 
 
@@ -211,7 +211,8 @@ class Diagnostics:
     weight_wall: float
 
 
-def _edges(n: int, N: int) -> numpy.ndarray:
+def wall_nodes(n: int, N: int) -> numpy.ndarray:
+    """Boolean mask of the nodes on the outermost layer of the grid (flattened)."""
     edge = numpy.zeros((N,) * n, dtype=bool)
     for d in range(n):
         index = [slice(None)] * n
@@ -224,7 +225,7 @@ def _edges(n: int, N: int) -> numpy.ndarray:
 
 def diagnose(op: GridOperator, pi: numpy.ndarray) -> Diagnostics:
     mass = pi * op.weight
-    edge = _edges(op.n, op.N)
+    edge = wall_nodes(op.n, op.N)
     f = numpy.abs(op.readout[edge] / op.weight[edge, None])
     return Diagnostics(wall_mass=float(numpy.abs(mass[edge]).sum()), negative_mass=float(mass[mass < 0].sum()),
                        readout_wall=float((numpy.abs(mass[edge])[:, None] * f).sum(axis=0).max(initial=0.0)),
