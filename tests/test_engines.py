@@ -33,12 +33,16 @@ CASES = [
     ("ou", DERIV / "ou2_tanh.toml", {}),
     ("gradient", DERIV / "nonlinear" / "tanh1_scalar.toml", {}),
     ("gradient", DERIV / "nonlinear" / "tanh1_inside.toml", {}),
+    ("grid", DERIV / "nonlinear" / "tanh1_scalar.toml", {}),
+    pytest.param(("grid", DERIV / "nonlinear" / "tanh2_nonreversible.toml", {}), marks=pytest.mark.slow),
+    pytest.param(("grid", DERIV / "nonlinear" / "tanh3.toml", {}), marks=pytest.mark.slow),
     ("linearized", DERIV / "nonlinear" / "tanh3.toml", {}),
     ("linearized", DERIV / "ou2_quadratic.toml", {}),
     ("mc", DERIV / "ou2_quadratic.toml", MC_OPTIONS),
     ("mc", DERIV / "nonlinear" / "tanh1_scalar.toml", {**MC_OPTIONS, "burn_in": 20.0}),
 ]
 SIGMAS = 4.0
+NO_EXACT_ENGINE = ROOT / "tests" / "specs" / "tanh4.toml"  # four units, not gradient class
 
 
 def _u(m: int):
@@ -161,9 +165,12 @@ def test_the_registry_picks_the_first_exact_engine():
     assert EXACT_ENGINES[0] == "ou"
     assert engine_class(build_model(load_spec(DERIV / "ou3_cubic.toml"))).name == "ou"
     assert engine_class(build_model(load_spec(DERIV / "nonlinear" / "tanh1_scalar.toml"))).name == "gradient"
+    assert EXACT_ENGINES == ("ou", "gradient", "grid")
+    assert engine_class(build_model(load_spec(DERIV / "nonlinear" / "tanh3.toml"))).name == "grid"
+    assert engine_class(build_model(load_spec(DERIV / "nonlinear" / "tanh2_nonreversible.toml"))).name == "grid"
     with pytest.raises(NoEngineError) as err:
-        engine_class(build_model(load_spec(DERIV / "nonlinear" / "tanh3.toml")))
-    assert set(err.value.reasons) == set(EXACT_ENGINES)
+        engine_class(build_model(load_spec(NO_EXACT_ENGINE)))
+    assert set(err.value.reasons) == set(EXACT_ENGINES) and "1 to 3 hidden units" in err.value.reasons["grid"]
     with pytest.raises(DerivationError, match="does not apply"):
         engine_for(build_model(load_spec(DERIV / "ou3_cubic.toml")), engine="gradient")
     with pytest.raises(InputError, match="unknown engine"):

@@ -139,8 +139,8 @@ def test_check_discovers_the_nonlinear_modules(capsys):
     assert "derivations/ou2_tanh.py: current" in out
 
 
-def test_generate_refuses_a_network_outside_the_gradient_class(tmp_path, capsys):
-    assert main(["generate", rel(NONLINEAR / "tanh3.toml"), "-o", str(tmp_path)]) == 2
+def test_generate_refuses_a_network_no_exact_engine_answers(tmp_path, capsys):
+    assert main(["generate", rel(ROOT / "tests" / "specs" / "tanh4.toml"), "-o", str(tmp_path)]) == 2
     assert "no exact engine" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 

@@ -40,11 +40,12 @@ class _Engines(Mapping):
 ENGINES: Mapping[str, type[Engine]] = _Engines({
     "ou": (".ou.engine", "OUEngine"),
     "gradient": (".gradient.engine", "GradientEngine"),
+    "grid": (".grid.engine", "GridEngine"),
     "linearized": (".linearized", "LinearizedEngine"),
     "mc": (".montecarlo.engine", "MonteCarloEngine"),
 })
-#: the default: the first of these that applies
-EXACT_ENGINES = ("ou", "gradient")
+#: the default: the first of these that applies (closed forms, then the symbolic density, then the grid)
+EXACT_ENGINES = ("ou", "gradient", "grid")
 
 
 class NoEngineError(DerivationError):

@@ -22,7 +22,7 @@ __all__ = ["PROG", "Parser", "add_command", "add_spec", "add_params", "add_engin
            "error_line"]
 
 PROG = "volterra-sym"
-ENGINE_NAMES = ("ou", "gradient", "linearized", "mc")
+ENGINE_NAMES = ("ou", "gradient", "grid", "linearized", "mc")
 
 
 class Parser(argparse.ArgumentParser):
@@ -59,8 +59,9 @@ def add_params(p: argparse.ArgumentParser) -> None:
 def add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINE_NAMES, default=None,
                    help="engine computing the kernels (default: the exact engine that applies: ou for a linear "
-                        "activation, gradient for a reversible nonlinear network); mc: Monte-Carlo estimates with "
-                        "standard errors for any network")
+                        "activation, gradient for a reversible nonlinear network, grid for any network of up to 3 "
+                        "hidden units with noise on every unit); mc: Monte-Carlo estimates with standard errors for "
+                        "any network")
     p.add_argument("--linearize", action="store_true",
                    help="linearize a nonlinear network about its stable fixed point (same as --engine linearized)")
 

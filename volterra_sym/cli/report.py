@@ -87,7 +87,7 @@ def run_report(args: argparse.Namespace) -> int:
         emit_json({"engine": report.engine, "linearized": report.linearized, "written": [str(w) for w in written],
                    "figures": drawn, "truncation_reference": T.kind,
                    "slopes": [[None if not numpy.isfinite(s) else float(s) for s in row] for row in T.slopes.T],
-                   "max_abs_z": None if z is None else float(numpy.abs(z).max()),
+                   "max_abs_z": None if z is None or not numpy.isfinite(z).any() else float(numpy.nanmax(numpy.abs(z))),
                    **_mc_summary(report)})
         return 0
     print(f"wrote {len(written)} files to {out_dir}/ (report.md)")
@@ -99,7 +99,9 @@ def run_report(args: argparse.Namespace) -> int:
     for q in range(report.spec.n_outputs):
         slopes = ", ".join(f"N={N}: {fmt(T.slopes[a, q], 3)}" for a, N in enumerate(T.orders))
         print(f"  f{q + 1}: truncation-error slopes ({T.kind} reference) {slopes}")
-    if z is not None:
+    if z is not None and numpy.isfinite(z).any():
         print(f"  Monte Carlo vs the exact all-order mean output ({report.engine} engine): "
-              f"max |z| = {numpy.abs(z).max():.2f}")
+              f"max |z| = {numpy.nanmax(numpy.abs(z)):.2f}")
+    for note in report.mean_output.exact_refused:
+        print(f"  no exact all-order mean output at {note}")
     return 0

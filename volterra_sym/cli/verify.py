@@ -11,6 +11,8 @@ from .args import (add_command, add_engine, add_json, add_mc_options, add_params
 __all__ = ["add_parsers"]
 
 DEFAULT_MC_PATHS = 20_000
+#: engines whose claim set has a Monte-Carlo claim
+MC_ENGINES = ("gradient", "grid")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +40,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", action="store_true",
                    help="also write the oracle values to <spec stem>.reference.toml beside the spec (OU engine)")
     p.add_argument("--mc-paths", type=int, default=None, metavar="P",
-                   help=f"gradient engine: paths of the monte_carlo claim (default {DEFAULT_MC_PATHS}; 0 skips it)")
+                   help=f"gradient and grid engines: paths of the monte_carlo claim (default {DEFAULT_MC_PATHS}; "
+                        "0 skips it)")
     p.set_defaults(run=run_verify)
 
 
@@ -52,10 +55,10 @@ def run_verify(args: argparse.Namespace) -> int:
     engine = engine_from(args, order=args.order)
     options = {"dps": args.dps, "samples": args.samples, "seed": args.seed}
     if args.mc_paths is not None:
-        if engine.name != "gradient":
+        if engine.name not in MC_ENGINES:
             raise InputError(f"the {engine.name} engine's claims have no Monte-Carlo claim", field="mc_paths")
         options["mc_paths"] = args.mc_paths
-    elif engine.name == "gradient":
+    elif engine.name in MC_ENGINES:
         options["mc_paths"] = DEFAULT_MC_PATHS
     written = None
     if args.record:

@@ -4,7 +4,8 @@
 
 The engine that answers for a spec (:mod:`volterra_sym.classes.registry`) picks the writer: the OU
 engine's closed forms (:mod:`.lower`, :mod:`.printing`, ``module.py.j2``), the gradient engine's
-numeric spectral representation (:mod:`.spectral`, ``spectral_module.py.j2``). :func:`check_modules`
+numeric spectral representation (:mod:`.spectral`, ``spectral_module.py.j2``), the grid engine's
+converged grid (:mod:`.grid`, ``grid_module.py.j2``). :func:`check_modules`
 reports each module as current or stale, hand-edited, missing or invalid.
 """
 
@@ -77,8 +78,14 @@ def _spectral_source(engine, *, inputs: str, label: str) -> str:
                                     spectral=engine.representation)
 
 
+def _grid_source(engine, *, inputs: str, label: str) -> str:
+    from .grid import generate_grid_source
+
+    return generate_grid_source(engine, inputs_sha256=inputs, source_label=label)
+
+
 #: per engine: the template family its modules use and the function that writes their text
-WRITERS = {"ou": ("ou", _ou_source), "gradient": ("spectral", _spectral_source)}
+WRITERS = {"ou": ("ou", _ou_source), "gradient": ("spectral", _spectral_source), "grid": ("grid", _grid_source)}
 
 
 def _writer(model) -> tuple[str, str, object]:
@@ -91,8 +98,8 @@ def _writer(model) -> tuple[str, str, object]:
 
 def template_family(spec: DerivationSpec) -> str:
     """The template family of the engine that answers for ``spec`` (``"ou"``: closed forms,
-    ``module.py.j2``; ``"spectral"``: a numeric representation, ``spectral_module.py.j2``); a
-    module's stamp covers its family's templates only."""
+    ``module.py.j2``; ``"spectral"``: a numeric representation, ``spectral_module.py.j2``; ``"grid"``:
+    the grid operator, ``grid_module.py.j2``); a module's stamp covers its family's templates only."""
     return _writer(build_model(spec))[1]
 
 

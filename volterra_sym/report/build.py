@@ -103,6 +103,7 @@ class MeanOutputTable:
     mc_stationary: numpy.ndarray  # (p,): simulated E y_0 at eps = 0, the stationary mean
     mc_stationary_stderr: numpy.ndarray
     exact_terms: numpy.ndarray | None = None
+    exact_refused: tuple[str, ...] = ()  # amplitudes whose exact driven mean the engine refused (rows of NaN)
 
     @staticmethod
     def _partial(terms: numpy.ndarray, eps: numpy.ndarray) -> numpy.ndarray:
@@ -344,14 +345,22 @@ def build_report(
         raise AssertionError("simulation grid does not match the report grid")
     n_fig = len(eps)
     exact_mean = exact_terms = None
+    refused: list[str] = []
     if fast is not None:
-        exact_mean = numpy.stack([fast.driven_mean(u, times, float(e), tol=SERIES_TOL * 1e-2).value for e in eps])
+        rows = []
+        for e in eps:  # an engine may refuse an amplitude (the grid engine: the density leaves its box)
+            try:
+                rows.append(fast.driven_mean(u, times, float(e), tol=SERIES_TOL * 1e-2).value)
+            except DerivationError as err:
+                rows.append(numpy.full((len(times), model.n_outputs), numpy.nan))
+                refused.append(f"eps = {float(e):g}: {err}")
+        exact_mean = numpy.stack(rows)
         if shown is not None:
             exact_terms = _series_on_grid(fast, u, times, order, progress)
     mean_output = MeanOutputTable(times=times, eps=eps, mc_mean=sim.mean[1 : 1 + n_fig],
                                   mc_stderr=sim.stderr[1 : 1 + n_fig], terms=terms, exact=exact_mean,
                                   mc_stationary=sim.mean[0, 0], mc_stationary_stderr=sim.stderr[0, 0],
-                                  exact_terms=exact_terms)
+                                  exact_terms=exact_terms, exact_refused=tuple(refused))
 
     # (3) truncation error at t = T
     orders = tuple(range(1, min(order, 3) + 1))
@@ -360,12 +369,17 @@ def build_report(
     if fast is not None:  # the exact series against the exact driven mean
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            final = fast.series(u, float(t), 1.0, order=order, tol=FINAL_SERIES_TOL).terms  # (K + 1, p)
-        reference = numpy.stack([fast.driven_mean(u, ends, float(e), tol=EXACT_FINAL_TOL).value[-1] for e in err_eps])
+            final_result = fast.series(u, float(t), 1.0, order=order, tol=FINAL_SERIES_TOL)
+        final = final_result.terms  # (K + 1, p)
+        means = [fast.driven_mean(u, ends, float(e), tol=EXACT_FINAL_TOL) for e in err_eps]
+        reference = numpy.stack([m.value[-1] for m in means])
         ref_se = None
         series = numpy.stack([powers[:, : N + 1] @ final[: N + 1] for N in orders])
         error = numpy.abs(series - reference[None])
-        floor = numpy.broadcast_to(ERROR_FLOOR * numpy.maximum(1.0, numpy.abs(reference))[None], error.shape)
+        # below the floor an error is numerical noise: ERROR_FLOOR, or the engines' own error estimates
+        stated = 3 * (final_result.error_estimate + max(m.error or 0.0 for m in means))
+        floor = numpy.broadcast_to(numpy.maximum(ERROR_FLOOR * numpy.maximum(1.0, numpy.abs(reference)), stated)[None],
+                                   error.shape)
         kind = "exact"
     else:
         with warnings.catch_warnings():
