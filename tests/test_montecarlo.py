@@ -34,6 +34,9 @@ EXACT_CASES = [
     (DERIV / "ou2_quadratic.toml", {"paths": 1024, "seed": 11}),
     (DERIV / "nonlinear" / "tanh1_scalar.toml", {"paths": 1024, "seed": 11, "burn_in": 30.0}),
     pytest.param((DERIV / "nonlinear" / "tanh2_reversible.toml", {"paths": 2048, "seed": 11}), marks=pytest.mark.slow),
+    # the grid engine answers for this non-reversible network
+    pytest.param((DERIV / "nonlinear" / "tanh2_nonreversible.toml", {"paths": 2048, "seed": 11}),
+                 marks=pytest.mark.slow),
 ]
 LAGS_1 = [numpy.array([0.0, 0.3, 1.1])]
 LAGS_2 = [numpy.array([0.0, 0.4, 1.0]), numpy.array([0.0, 0.2, 0.6])]
