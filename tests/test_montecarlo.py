@@ -219,7 +219,8 @@ def test_cli_refusals(capsys):
     assert main(["kernel", spec, "--order", "1", "--lags", "1", "--paths", "100"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "volterra-sym: error: --paths: applies to --engine mc only"
-    assert main(["kernel", spec, "--order", "1", "--lags", "1"]) == 2
+    four_units = str(Path(__file__).parent / "specs" / "tanh4.toml")  # beyond the grid engine
+    assert main(["kernel", four_units, "--order", "1", "--lags", "1"]) == 2
     err = capsys.readouterr().err
     assert "--engine mc" in err and "--linearize" in err and err.count("\n") == 1
     assert main(["generate", spec, "--engine", "mc"]) == 2
