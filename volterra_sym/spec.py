@@ -241,6 +241,10 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
              for j, v in enumerate(row)]
             for i, row in enumerate(value)
         ]
+        for i, row in enumerate(entries):
+            for j, e in enumerate(row):
+                _check_real(e, value[i][j], parameters, defaults, key=f"{fkey}[{i}]" + ("" if vector else f"[{j}]"),
+                            source=source)
         return sympy.ImmutableMatrix(entries)
 
     gamma_rows = model.get("Gamma")
@@ -273,6 +277,9 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         for q, text in enumerate(readout_raw)
     )
     for q, f in enumerate(readout):
+        if f.has(sympy.I):
+            raise err(f"[model].readout[{q}]", f"{readout_raw[q]!r} is not real (it contains sqrt or log of a negative "
+                                               "number)")
         degree = _degree_bound(f, set(hidden))
         if degree > MAX_DEGREE:
             raise err(f"[model].readout[{q}]", f"has degree up to {degree} in h; the limit is {MAX_DEGREE}")
@@ -330,6 +337,23 @@ def _entry(value: object, parameters: Mapping[str, sympy.Symbol], *, key: str, s
             f"expected a number or an expression string, got {type(value).__name__}", key=key, path=source
         )
     return parse_number(value, key=key, path=source)
+
+
+def _check_real(entry: sympy.Expr, written: object, parameters: Mapping[str, sympy.Symbol],
+                defaults: Mapping[str, float], *, key: str, source: str) -> None:
+    """A matrix entry must be a real, finite number at the default parameter values (``sqrt(-1)`` is
+    refused here, at the spec, rather than later against a ``--param`` value)."""
+    subs = {parameters[k]: sympy.Float(v, 30) for k, v in defaults.items()}
+    try:
+        value = complex(entry.subs(subs).evalf(30)) if not entry.has(sympy.I) else complex(1j)
+    except (TypeError, ValueError, OverflowError):
+        value = complex(float("nan"))
+    if value.imag != 0:
+        where = " at the default parameter values" if entry.free_symbols else ""
+        raise SpecError(f"entry {str(written)[:60]!r} is not a real number{where}", key=key, path=source)
+    if not math.isfinite(value.real):
+        raise SpecError(f"entry {str(written)[:60]!r} is not finite at the default parameter values",
+                        key=key, path=source)
 
 
 def _degree_bound(expr: sympy.Expr, hidden: set[sympy.Symbol]) -> int:

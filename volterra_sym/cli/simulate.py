@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .args import add_command, add_input, add_json, add_params, add_seed, add_spec, emit_json, input_from, load_model, params
+from .args import (add_command, add_input, add_json, add_params, add_seed, add_spec, emit_json, input_from, load_model,
+                   params, require_finite)
 
 __all__ = ["add_parsers"]
 
@@ -46,6 +47,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     # record only t = 0 and t = T: record_every at least the number of steps
     result = simulate(net, u, t=args.t, eps=args.eps, paths=args.paths, seed=args.seed, dt=args.dt,
                       scheme=args.scheme, record_every=MAX_STEPS, progress=sys.stderr.isatty())
+    require_finite(result.final_mean, result.final_stderr, what="the simulated mean")
     mean, stderr = result.final_mean.tolist(), result.final_stderr.tolist()
     if args.json:
         emit_json({"engine": "simulate", "mean": mean, "stderr": stderr, "paths": result.paths, "dt": result.dt,

@@ -10,6 +10,8 @@ from .args import add_command, add_engine, add_json, add_params, add_seed, add_s
 __all__ = ["add_parsers"]
 
 DEFAULT_MC_PATHS = 20_000
+#: checked before any work (the claim's simulation would refuse more only after the spectral build)
+MAX_MC_PATHS = 10**6
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +46,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.order is not None and args.order < 0:
         raise InputError("must be >= 0", field="order")
     check_options(args.dps, args.samples, args.seed)
+    if args.mc_paths is not None and not (args.mc_paths == 0 or 100 <= args.mc_paths <= MAX_MC_PATHS):
+        raise InputError(f"{args.mc_paths}: give 0 (skip the Monte-Carlo claim) or 100..{MAX_MC_PATHS} paths",
+                         field="mc_paths")
     engine = engine_from(args, order=args.order)
     options = {"dps": args.dps, "samples": args.samples, "seed": args.seed}
     if args.mc_paths is not None:

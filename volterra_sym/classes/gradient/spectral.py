@@ -31,6 +31,7 @@ import numpy
 import sympy
 
 from ...errors import DerivationError, InputError
+from ...inputs import check_input_rate
 from .law import GradientLaw
 from ...model import numeric_matrix, resolve_parameters
 
@@ -331,6 +332,7 @@ def _check_input(sk: SpectralKernels, u: Callable, t: float) -> None:
     if probe.shape != (2, m):
         raise InputError(f"the input gives shape {probe.shape[1:]} per time; the model has {m} input channel(s)",
                          field="inputs")
+    check_input_rate(u, t)
 
 
 def spectral_series_on_grid(sk: SpectralKernels, u: Callable, times: numpy.typing.ArrayLike, *,

@@ -70,7 +70,7 @@ class KernelSet:
 
     model: SymbolicModel
     law: StationaryLaw
-    propagator: Propagator
+    propagator: Propagator  # a LazyPropagator from derive_kernels: derived on first use
     order: int
     lags: tuple[sympy.Symbol, ...]
     moments: tuple[tuple[Mapping[tuple[int, ...], sympy.Expr], ...], ...]
@@ -86,6 +86,25 @@ class KernelSet:
     def vanishes(self, order: int) -> bool:
         """True when R^(order) is identically zero (polynomial readout of lower degree)."""
         return self.degree is not None and order > self.degree
+
+
+class LazyPropagator:
+    """Stands for the :class:`Propagator` of a drift (same attributes), derived on first use: the
+    float64 numbers do not need the closed form, and deriving it costs seconds for n = 4."""
+
+    __slots__ = ("_A", "_tau", "_value")
+
+    def __init__(self, A: sympy.MatrixBase, tau: sympy.Symbol):
+        self._A, self._tau, self._value = A, tau, None
+
+    @property
+    def tau(self) -> sympy.Symbol:
+        return self._tau
+
+    def __getattr__(self, name: str):
+        if self._value is None:
+            self._value = derive_propagator(self._A, self._tau)
+        return getattr(self._value, name)
 
 
 def solve_lyapunov(A: sympy.MatrixBase, Sigma: sympy.MatrixBase) -> sympy.ImmutableMatrix:
@@ -145,8 +164,7 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
     )
     law = StationaryLaw(mean=mu, covariance=S, score=score, conjugates=conjugates)
 
-    tau = sympy.Symbol("tau", real=True)
-    propagator = derive_propagator(A, tau)
+    propagator = LazyPropagator(A, sympy.Symbol("tau", real=True))
 
     n = model.n_hidden
     moments = []

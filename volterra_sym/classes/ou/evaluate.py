@@ -22,7 +22,8 @@ import numpy
 import sympy
 
 from .derive import KernelSet
-from ...errors import InputError
+from ...errors import DerivationError, InputError
+from ...integrability import expectation_problem
 from ...gaussian import GaussianMean, gauss_hermite_mean
 from ...model import check_stable, numeric_matrix, resolve_parameters
 from ...matrix_exp import TrustedExponential
@@ -72,6 +73,9 @@ def numeric_kernels(kset: KernelSet, params: Mapping[str, float] | None = None) 
     def gaussian(node: GaussianMean) -> sympy.Float:
         if node not in cache:
             g = node.args[0].subs(subs)
+            reason = expectation_problem(g, model.hidden, centre=mu, scale=numpy.sqrt(numpy.diag(S)))
+            if reason is not None:
+                raise DerivationError(f"the Gaussian expectation E[{g}] does not exist: the integrand {reason}")
             free = sorted(g.free_symbols & set(model.hidden), key=model.hidden.index)
             idx = [model.hidden.index(x) for x in free]
             func = sympy.lambdify(free, g, modules="numpy")
