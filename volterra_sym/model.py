@@ -23,7 +23,7 @@ from .spec import X, DerivationSpec
 #: largest rate (entry of A) the float64 routes are used for; sigma sigma^T up to its square
 MAX_RATE = 1e15
 
-__all__ = ["SymbolicModel", "build_model", "linearize", "resolve_parameters", "check_stable",
+__all__ = ["SymbolicModel", "build_model", "linearize", "with_values", "resolve_parameters", "check_stable",
            "check_noise_reaches", "numeric_matrix", "MAX_RATE"]
 
 
@@ -189,6 +189,19 @@ def linearize(model: SymbolicModel, values: Mapping[str, float] | None = None) -
     except SpecError as err:
         raise DerivationError(f"linearization at h* = {list(numpy.round(hstar, 6))}: {err}") from err
     return lin
+
+
+def with_values(model: SymbolicModel, values: Mapping[str, float]) -> SymbolicModel:
+    """The same network with its parameters replaced by ``values`` (exactly: a float is a binary
+    rational), so that a symbolic derivation works on numbers only."""
+    subs = {model.spec.parameters[k]: sympy.Rational(v) for k, v in values.items() if k in model.spec.parameters}
+
+    def fix(matrix):
+        return sympy.ImmutableMatrix(sympy.Matrix(matrix).subs(subs))
+
+    return SymbolicModel(spec=model.spec, A=fix(model.A), b=fix(model.b), C=fix(model.C), Sigma=fix(model.Sigma),
+                         drift=fix(model.drift), readout=tuple(sympy.sympify(f).subs(subs) for f in model.readout),
+                         hidden=model.hidden, parameters=(), affine=model.affine, fixed_point=model.fixed_point)
 
 
 def resolve_parameters(spec: DerivationSpec, overrides: Mapping[str, float]) -> dict[str, float]:

@@ -38,7 +38,7 @@ import sympy
 from .errors import SpecError
 from .expressions import FUNCTIONS, parse_expression, parse_number
 
-__all__ = ["DerivationSpec", "load_spec", "parse_spec", "LIMITS", "check_parameter_name"]
+__all__ = ["DerivationSpec", "load_spec", "parse_spec", "LIMITS", "check_parameter_name", "degree_bound"]
 
 #: hard limits; a spec beyond them is refused before any symbolic work starts
 LIMITS: Mapping[str, int] = MappingProxyType(
@@ -64,7 +64,7 @@ _RESERVED = {"numpy", "scipy", "math", "t", "x", "eps", "tau", "pi", "API_VERSIO
 _FORBIDDEN_MODULE_NAMES = set(sys.stdlib_module_names) | {"numpy", "scipy", "sympy", "mpmath", "jinja2",
                                                           "volterra_sym", "pysiglib", "torch", "test", "tests"}
 MAX_DESCRIPTION = 2000
-MAX_DEGREE = 24  # total polynomial degree of a readout (a structural bound, see _degree_bound)
+MAX_DEGREE = 24  # total polynomial degree of a readout (a structural bound, see degree_bound)
 _HIDDEN_RE = re.compile(r"h\d+|tau\d+|u\d+")
 _TOP_KEYS = {"name", "description", "model", "parameters", "expansion"}
 _MODEL_KEYS = {"activation", "Gamma", "W", "b", "C", "sigma", "readout"}
@@ -280,7 +280,7 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         if f.has(sympy.I):
             raise err(f"[model].readout[{q}]", f"{readout_raw[q]!r} is not real (it contains sqrt or log of a negative "
                                                "number)")
-        degree = _degree_bound(f, set(hidden))
+        degree = degree_bound(f, set(hidden))
         if degree > MAX_DEGREE:
             raise err(f"[model].readout[{q}]", f"has degree up to {degree} in h; the limit is {MAX_DEGREE}")
 
@@ -356,12 +356,12 @@ def _check_real(entry: sympy.Expr, written: object, parameters: Mapping[str, sym
                         key=key, path=source)
 
 
-def _degree_bound(expr: sympy.Expr, hidden: set[sympy.Symbol]) -> int:
+def degree_bound(expr: sympy.Expr, hidden: set[sympy.Symbol]) -> int:
     """An upper bound of the total degree in ``hidden`` from the tree alone (no expansion):
     sums add, products and integer powers multiply, function arguments count once.
 
     >>> h1 = sympy.Symbol("h1")
-    >>> _degree_bound((h1**3 + 1) ** 4 * sympy.tanh(h1**2), {h1})
+    >>> degree_bound((h1**3 + 1) ** 4 * sympy.tanh(h1**2), {h1})
     14
     """
     if expr in hidden:
@@ -369,14 +369,14 @@ def _degree_bound(expr: sympy.Expr, hidden: set[sympy.Symbol]) -> int:
     if not expr.free_symbols & hidden:
         return 0
     if isinstance(expr, sympy.Add):
-        return max(_degree_bound(a, hidden) for a in expr.args)
+        return max(degree_bound(a, hidden) for a in expr.args)
     if isinstance(expr, sympy.Mul):
-        return sum(_degree_bound(a, hidden) for a in expr.args)
+        return sum(degree_bound(a, hidden) for a in expr.args)
     if isinstance(expr, sympy.Pow):
-        base = _degree_bound(expr.base, hidden)
+        base = degree_bound(expr.base, hidden)
         e = expr.exp
         return base * int(abs(e)) if e.is_Integer else base * (int(abs(e)) + 1)
-    return max(_degree_bound(a, hidden) for a in expr.args)
+    return max(degree_bound(a, hidden) for a in expr.args)
 
 
 def _is_list(value: object) -> bool:

@@ -16,7 +16,9 @@ Everything here is pure SymPy: data in, data out.
 
 from __future__ import annotations
 
+import collections
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -25,14 +27,15 @@ import sympy
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 from sympy.polys.matrices import DomainMatrix
 
-from ...errors import DerivationError
+from ...errors import DerivationError, SymbolicBudgetError
 from ...gaussian import gaussian_mean
 from ...model import SymbolicModel
 from ...propagator import Propagator, derive_propagator
-from ...spec import check_order
+from ...spec import check_order, degree_bound
 
 __all__ = ["StationaryLaw", "Kernel", "KernelSet", "derive_kernels", "solve_lyapunov", "kernel_expression",
-           "kernel_expressions", "MAX_KERNEL_EXPRESSIONS"]
+           "kernel_expressions", "expansion_terms", "check_symbolic_work", "MAX_KERNEL_EXPRESSIONS",
+           "MAX_EXPANSION_TERMS", "MAX_MOMENTS", "MAX_LYAPUNOV_WORK"]
 
 #: above this many index combinations, ``derive`` refuses to spell every closed form out
 MAX_KERNEL_EXPRESSIONS = 4096
@@ -141,6 +144,34 @@ def _tidy(e: sympy.Expr) -> sympy.Expr:
     return sympy.factor(e) if sympy.count_ops(e) <= MAX_FACTOR_OPS else e
 
 
+def check_symbolic_work(model: SymbolicModel) -> None:
+    """Refuse, before any symbolic work, a derivation over its budget: readouts whose Gaussian moments
+    need more than :data:`MAX_MOMENTS` monomials (a degree-d polynomial in k units has up to
+    C(d + k, k)), or a stationary covariance solved over the parameters with more than
+    :data:`MAX_LYAPUNOV_WORK` units of N^3 8^(p - 1) (N = n(n+1)/2 unknowns, p parameters in A and
+    Sigma; measured ~1 ms per unit: n = 6 with one parameter 8.5 s, n = 5 with two 17 s)."""
+    for q, f in enumerate(model.readout):
+        units = len(f.free_symbols & set(model.hidden))
+        degree = degree_bound(f, set(model.hidden))
+        monomials = math.comb(degree + units, units)
+        if monomials > MAX_MOMENTS:
+            raise SymbolicBudgetError(
+                f"readout {q + 1} has degree up to {degree} in {units} units: its Gaussian moments need up to "
+                f"{monomials} monomials (limit {MAX_MOMENTS}); lower the degree or the units it depends on"
+            )
+    n = model.n_hidden
+    params = (model.A.free_symbols | model.Sigma.free_symbols) - set(model.hidden)
+    unknowns = n * (n + 1) // 2
+    work = unknowns**3 * 8 ** (len(params) - 1) if params else 0
+    if work > MAX_LYAPUNOV_WORK:
+        raise SymbolicBudgetError(
+            f"the stationary covariance of {n} units as a function of {len(params)} parameter(s) "
+            f"({', '.join(sorted(map(str, params)))}) is over the symbolic budget ({unknowns} unknowns; work "
+            f"{work:.3g} > {MAX_LYAPUNOV_WORK:.0e}); give the parameters numbers in the spec to derive closed forms "
+            "(kernel, series and the other numeric commands work at the parameter values)"
+        )
+
+
 def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelSet:
     """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's)."""
     spec = model.spec
@@ -150,6 +181,7 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
             "use the linearized engine or simulate it"
         )
     order = spec.order if order is None else check_order(order, n_hidden=model.n_hidden, key="order")
+    check_symbolic_work(model)
     h = sympy.Matrix(model.hidden)
     A = sympy.Matrix(model.A)
     try:
@@ -203,7 +235,7 @@ def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int], *, t
     for j, k in enumerate(indices):
         sigma = sigma + kset.lags[j]
         directions.append(kset.propagator.at(sigma) * model.C[:, k])
-    total = sympy.Integer(0)
+    terms = []
     for full in itertools.product(range(model.n_hidden), repeat=n):
         coeff = M[tuple(sorted(full))]
         if coeff == 0:
@@ -211,8 +243,49 @@ def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int], *, t
         term = coeff
         for j, i in enumerate(full):
             term *= directions[j][i]
-        total += term
+        terms.append(term)
+    total = sympy.Add(*terms)  # one Add: adding term by term is quadratic in the number of terms
     return _collect_exponentials(total) if tidy else total
+
+
+#: the closed forms of one order may expand to at most this many terms in total (SymPy spends
+#: 0.5-3 ms per term expanding and collecting them on the development machine: 5000 terms, 3-15 s)
+MAX_EXPANSION_TERMS = 5_000
+#: Gaussian moments of a polynomial readout: at most this many monomials C(d + k, k) (degree d in k units)
+MAX_MOMENTS = 50_000
+#: exact Lyapunov solve over the parameters: N^3 8^(p - 1) (about 1 ms per unit on the development machine)
+MAX_LYAPUNOV_WORK = 20_000
+
+
+def expansion_terms(kset: KernelSet, order: int) -> int:
+    """An upper estimate of the number of terms the closed forms of ``order`` expand to, from the
+    moment tensor's nonzero entries and the terms of each e^{A tau} entry (no expansion of a product).
+
+    Per output q: sum over sorted index tuples alpha with M_alpha != 0 of terms(M_alpha) x (number
+    of orderings of alpha) x prod_i t_i, with t_i the most terms of any direction entry
+    (e^{A sigma} C)_i expanded at the longest lag sum; times m^order input tuples.
+    """
+    model = kset.model
+    n, m = model.n_hidden, model.n_inputs
+    # terms of each direction entry (e^{A sigma_j} C)_ik, expanded, at the lag sum of the last position
+    # (the most terms: sigma_order = tau_1 + ... + tau_order inside polynomial factors of a Jordan form)
+    sigma = sympy.Add(*kset.lags[:max(order, 1)])
+    P = kset.propagator.at(sigma)
+    t = [max(len(sympy.Add.make_args(sympy.expand(sum((P[i, j] * model.C[j, k] for j in range(n)), sympy.Integer(0)))))
+             for k in range(m)) for i in range(n)]
+    total = 0
+    for table in kset.moments[order]:
+        for alpha, value in table.items():
+            if value == 0:
+                continue
+            orderings = math.factorial(order)
+            for count in collections.Counter(alpha).values():
+                orderings //= math.factorial(count)
+            product = 1
+            for i in alpha:
+                product *= t[i]
+            total += len(sympy.Add.make_args(value)) * orderings * product
+    return total * m**order
 
 
 MAX_TIDY_TERMS = 400
@@ -236,6 +309,13 @@ def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
             f"order {order} has {count} kernel components; spelling out more than {MAX_KERNEL_EXPRESSIONS} "
             "closed forms is refused (evaluate them with `volterra-sym kernel` instead)"
         )
+    if not kset.vanishes(order):
+        estimate = expansion_terms(kset, order)
+        if estimate > MAX_EXPANSION_TERMS:
+            raise DerivationError(
+                f"the closed forms of order {order} would expand to about {estimate} terms (limit "
+                f"{MAX_EXPANSION_TERMS}, 0.5-3 ms each); derive a lower order, or evaluate them with `volterra-sym kernel`"
+            )
     return tuple(
         Kernel(order, q, idx, kernel_expression(kset, q, idx))
         for q in range(model.n_outputs)

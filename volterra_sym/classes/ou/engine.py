@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import numpy
 import sympy
 
-from ...model import SymbolicModel
+from ...errors import SymbolicBudgetError
+from ...model import SymbolicModel, with_values
 from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_lags
 from .derive import KernelSet, derive_kernels
 from .evaluate import NumericKernels, kernel_values, numeric_kernels
@@ -40,8 +41,15 @@ class OUEngine(Engine):
 
     @functools.cached_property
     def numeric(self) -> NumericKernels:
-        """Float64 arrays at the engine's parameter values (stability checked there)."""
-        return numeric_kernels(self.derivation, self.values)
+        """Float64 arrays at the engine's parameter values (stability checked there). When the symbolic
+        derivation is over its budget (many units and parameters), the derivation is made at these
+        values instead: the numbers do not need the closed forms in the parameters."""
+        try:
+            kset = self.derivation
+        except SymbolicBudgetError:
+            self.check()
+            kset = derive_kernels(with_values(self.model, self.values), order=self.order)
+        return numeric_kernels(kset, self.values)
 
     def affine_kernels(self) -> NumericKernels:
         return self.numeric
