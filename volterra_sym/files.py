@@ -182,20 +182,30 @@ def read_limited(path: str | Path, limit: int, *, what: str = "file", field: str
     larger files are refused before anything is read."""
     path = Path(path)
     try:
-        info = path.stat()
+        # O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then decides on what was opened
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError as err:
         raise InputError(f"{what} {path.as_posix()!r} does not exist", field=field) from err
     except OSError as err:
         raise InputError(f"cannot read {what} {path.as_posix()!r} ({err.strerror or err})", field=field) from err
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{what} {path.as_posix()!r} is not a regular file", field=field)
-    if info.st_size > limit:
-        raise InputError(f"{what} {path.as_posix()!r} has {info.st_size} bytes; the limit is {limit}", field=field)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{what} {path.as_posix()!r} is not a regular file", field=field)
+        if info.st_size > limit:
+            raise InputError(f"{what} {path.as_posix()!r} has {info.st_size} bytes; the limit is {limit}", field=field)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
     except OSError as err:
         raise InputError(f"cannot read {what} {path.as_posix()!r} ({err.strerror or err})", field=field) from err
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise InputError(f"{what} {path.as_posix()!r} is larger than {limit} bytes", field=field)
     try:

@@ -177,7 +177,11 @@ def _check_args(t: float, eps: numpy.ndarray, paths: int, seed: int, dt: float |
 
 def _grid(t: float, dt: float | None, net: NumericSRNN) -> tuple[int, float]:
     target = dt if dt is not None else min(DEFAULT_DT, DT_PER_RATE / max(net.fastest_rate, 1e-300))
-    steps = max(1, math.ceil(t / target - 1e-9)) if t > 0 else 0
+    ratio = t / target if t > 0 else 0.0
+    if not ratio <= MAX_STEPS:  # also inf and nan
+        raise InputError(f"t / dt = {ratio:.3g} steps exceeds the limit {MAX_STEPS}; use a larger dt or a shorter t",
+                         field="dt" if dt is not None else "t")
+    steps = max(1, math.ceil(ratio - 1e-9)) if t > 0 else 0
     if steps > MAX_STEPS:
         raise InputError(f"t / dt = {steps} steps exceeds the limit {MAX_STEPS}; use a larger dt", field="dt")
     return steps, (t / steps if steps else (target if dt is None else dt))

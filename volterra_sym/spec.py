@@ -35,7 +35,8 @@ from typing import Any
 
 import sympy
 
-from .errors import SpecError
+from .errors import InputError, SpecError
+from .files import read_limited
 from .expressions import FUNCTIONS, parse_expression, parse_number
 
 __all__ = ["DerivationSpec", "load_spec", "parse_spec", "LIMITS", "check_parameter_name", "degree_bound"]
@@ -119,21 +120,11 @@ class DerivationSpec:
 def load_spec(path: str | Path) -> DerivationSpec:
     """Read and validate a spec file; raises :class:`SpecError` with the field and the reason."""
     source = str(path)
-    p = Path(path)
     try:
-        if not p.exists():
-            raise SpecError("no such spec file", path=source)
-        if not p.is_file():
-            raise SpecError("not a regular file", path=source)
-        if p.stat().st_size > LIMITS["file_bytes"]:
-            raise SpecError(f"file is larger than {LIMITS['file_bytes']} bytes", path=source)
-        data = p.read_bytes()
-    except OSError as err:
-        raise SpecError(f"cannot read the file ({err.strerror})", path=source) from err
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise SpecError("file is not UTF-8 text", path=source) from err
+        text = read_limited(path, LIMITS["file_bytes"], what="spec file")
+    except InputError as err:
+        reason = err.reason.replace(f"spec file {Path(path).as_posix()!r} ", "")
+        raise SpecError("no such spec file" if reason == "does not exist" else reason, path=source) from err
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -86,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 143
             except BrokenPipeError:
                 return 1
+            except OSError as err:  # the file system refused a path the user gave (too long, permissions, ...)
+                where = f"{err.filename}: " if err.filename else ""
+                where = where if len(where) <= 120 else where[:100] + "...: "
+                return _fail(f"{where}{err.strerror or err}", collected)
             except Exception as err:  # a bug: one line, no traceback unless asked for
                 if os.environ.get("VOLTERRA_SYM_TRACEBACK"):
                     raise
