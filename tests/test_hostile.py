@@ -335,6 +335,18 @@ def test_stale_temporary_files_are_removed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["module.py"]
 
 
+def test_a_real_process_prints_one_line(box):
+    """The console program itself (not main() in-process): a simulation whose mean overflows (main
+    printed 'f1: inf +- nan' with status 0) is one line on stderr, no numpy warning before it, status 2."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    argv = [sys.executable, "-m", "volterra_sym", "simulate", str(box / "ou2_quadratic.toml"), "--input",
+            "exp(200*t)", "--t", "1", "--eps", "1e99", "--paths", "100"]
+    done = subprocess.run(argv, cwd=box, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == "", done.stderr
+    assert "Warning" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_sigterm_is_one_line_and_leaves_no_temporary_file(box):
     """SIGTERM during a run: one line, status 143, no traceback, nothing half-written."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
