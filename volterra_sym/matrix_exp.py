@@ -35,7 +35,7 @@ UNIT_ROUNDOFF = 2.0**-53
 #: a lag is refused when the error bound of e^{A tau} exceeds this times its largest entry
 ACCEPT = 1e-10
 #: an entry whose relative bound is below this needs no second route
-GOOD = 1e-12
+GOOD = 1e-11
 #: working digits of the eigen-decomposition of the exact drift
 EIG_DPS = 40
 _EIG_ERROR = 1e-28  # relative error left in the float64-rounded projectors by the EIG_DPS solve
@@ -132,30 +132,43 @@ def _inf_norm(B: numpy.ndarray) -> numpy.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class SpectralData:
-    """e^{A tau} = Re sum_l P_l exp(lambda_l tau): float64 eigenvalues and projectors of the exact drift."""
+    """e^{A tau} = sum_l q_l(tau) Q_l in real form from the eigen-decomposition of the exact drift:
+    a real eigenvalue lambda gives q = e^{lambda tau}, Q = P; a complex pair a +- ib gives
+    q = e^{a tau} cos(b tau), Q = 2 Re P and q = e^{a tau} sin(b tau), Q = -2 Im P (P = v w^T of a + ib).
 
-    eigenvalues: numpy.ndarray  # (n,) complex
-    projectors: numpy.ndarray  # (n, n, n) complex, projectors[l] = v_l w_l^T
+    ``rates`` (k,) are the real parts a, ``frequencies`` (k,) the b (0 for a real eigenvalue, and
+    the sine term of a pair repeats its a and b with ``sine`` set); ``Q`` is (k, n*n).
+    """
+
+    rates: numpy.ndarray
+    frequencies: numpy.ndarray
+    sine: numpy.ndarray  # bool (k,)
+    Q: numpy.ndarray
+    magnitude: numpy.ndarray  # (k, n*n): |P| (times 2 for a pair), the error scale of each term
 
     def evaluate(self, tau: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
         """``(E, B)`` at lags ``tau`` (1-d): E (T, n, n) and an entrywise error bound B."""
-        lam, P = self.eigenvalues, self.projectors
-        n = lam.size
+        n2 = self.Q.shape[1]
+        n = int(round(n2**0.5))
         u = UNIT_ROUNDOFF
-        flat = P.reshape(n, n * n)
         with numpy.errstate(under="ignore", over="ignore", invalid="ignore"):
-            w = numpy.exp(tau[:, None] * lam[None, :])  # (T, n)
-            E = (w @ flat).real.reshape(-1, n, n)
-            # per term: rounding of P and lambda, the exponential, the product and the sum of n terms
-            relative = (2 * n + 12) * u + 2 * u * numpy.abs(lam)[None, :] * tau[:, None] + _EIG_ERROR
-            B = ((numpy.abs(w) * relative) @ numpy.abs(flat)).reshape(-1, n, n)
+            growth = numpy.exp(numpy.multiply.outer(tau, self.rates))  # (T, k)
+            phase = numpy.multiply.outer(tau, self.frequencies)
+            oscillation = numpy.where(self.sine, numpy.sin(phase), numpy.cos(phase))
+            E = ((growth * oscillation) @ self.Q).reshape(-1, n, n)
+            # per term: rounding of Q and of the rates (through the exponent), exp, cos/sin, products,
+            # the sum of the terms, and the residue of the 40-digit eigen-solve
+            speed = numpy.abs(self.rates) + numpy.abs(self.frequencies)
+            relative = (2 * n + 12) * u + 2 * u * numpy.multiply.outer(tau, speed) + _EIG_ERROR
+            B = ((growth * relative) @ self.magnitude).reshape(-1, n, n)
         ok = numpy.isfinite(E) & numpy.isfinite(B)
         return numpy.where(ok, E, 0.0), numpy.where(ok, B, numpy.inf)
 
 
 def spectral_data(A: sympy.MatrixBase) -> SpectralData | None:
     """Eigenvalues and projectors of the exact matrix ``A`` (numbers only) at :data:`EIG_DPS` digits,
-    or ``None`` when the eigen-solve fails (a defective matrix: the Pade route answers alone)."""
+    in the real form of :class:`SpectralData`, or ``None`` when the eigen-solve fails (a defective
+    matrix: the Pade route answers alone)."""
     n = A.shape[0]
     with mpmath.workdps(EIG_DPS):
         try:
@@ -164,12 +177,28 @@ def spectral_data(A: sympy.MatrixBase) -> SpectralData | None:
             W = mpmath.inverse(V)
         except (ZeroDivisionError, ValueError, TypeError, mpmath.libmp.libhyper.NoConvergence):
             return None
-        eigenvalues = numpy.array([complex(x) for x in lam])
-        projectors = numpy.array([[[complex(V[i, l] * W[l, j]) for j in range(n)] for i in range(n)]
-                                  for l in range(n)])
-    if not (numpy.all(numpy.isfinite(eigenvalues)) and numpy.all(numpy.isfinite(projectors))):
+        tiny = mpmath.mpf(10) ** (-EIG_DPS + 5) * max(1, max(abs(x) for x in lam))
+        rates, frequencies, sine, Q, magnitude = [], [], [], [], []
+        for l, x in enumerate(lam):
+            P = numpy.array([[complex(V[i, l] * W[l, j]) for j in range(n)] for i in range(n)]).reshape(-1)
+            if abs(mpmath.im(x)) <= tiny:
+                rates.append(float(mpmath.re(x)))
+                frequencies.append(0.0)
+                sine.append(False)
+                Q.append(P.real)
+                magnitude.append(numpy.abs(P))
+            elif mpmath.im(x) > 0:  # one of each conjugate pair carries both
+                for is_sine, part in ((False, 2 * P.real), (True, -2 * P.imag)):
+                    rates.append(float(mpmath.re(x)))
+                    frequencies.append(float(mpmath.im(x)))
+                    sine.append(is_sine)
+                    Q.append(part)
+                    magnitude.append(2 * numpy.abs(P))
+    data = SpectralData(numpy.array(rates), numpy.array(frequencies), numpy.array(sine, dtype=bool),
+                        numpy.array(Q), numpy.array(magnitude))
+    if len(rates) != n or not (numpy.all(numpy.isfinite(data.Q)) and numpy.all(numpy.isfinite(data.rates))):
         return None
-    return SpectralData(eigenvalues, projectors)
+    return data
 
 
 class TrustedExponential:
@@ -187,13 +216,18 @@ class TrustedExponential:
 
     def __call__(self, tau: numpy.typing.ArrayLike) -> numpy.ndarray:
         E, B = self.with_bound(tau)
-        scale = numpy.abs(E).max(axis=(-2, -1))
-        worst = B.max(axis=(-2, -1))
-        bad = ~(worst <= ACCEPT * scale)
+        with numpy.errstate(invalid="ignore"):
+            # entries within GOOD of themselves pass ACCEPT; only the other lags need the full check
+            weak = ~numpy.all(B <= GOOD * numpy.abs(E), axis=(-2, -1))
+            if not numpy.any(weak):
+                return E
+            scale = numpy.abs(E[weak]).max(axis=(-2, -1))
+            worst = B[weak].max(axis=(-2, -1))
+            bad = ~(worst <= ACCEPT * scale)
         if numpy.any(bad):
-            tau = numpy.broadcast_to(numpy.asarray(tau, dtype=numpy.float64), bad.shape)
-            k = numpy.argmax(bad) if bad.ndim == 0 else numpy.unravel_index(numpy.argmax(bad), bad.shape)
-            t, b, sc = float(tau[k]), float(worst[k]), float(scale[k])
+            lags = numpy.broadcast_to(numpy.asarray(tau, dtype=numpy.float64), weak.shape)[weak]
+            k = int(numpy.argmax(bad))
+            t, b, sc = float(lags[k]), float(worst[k]), float(scale[k])
             ratio = "an infinite" if not numpy.isfinite(b) or sc == 0 else f"{b / sc:.1e} times its largest entry as"
             raise InputError(
                 f"e^(A tau) at tau = {t:.6g} cannot be evaluated to {ACCEPT:g} relative accuracy in float64 "
@@ -216,7 +250,7 @@ class TrustedExponential:
         if self.spectral is None:
             return expm_bounded(tau[:, None, None] * self.A)
         E, B = self.spectral.evaluate(tau)
-        weak = numpy.any(~(B <= GOOD * numpy.abs(E)), axis=(-2, -1))
+        weak = ~numpy.all(B <= GOOD * numpy.abs(E), axis=(-2, -1))
         if numpy.any(weak):
             E2, B2 = expm_bounded(tau[weak, None, None] * self.A)
             better = B2 < B[weak]

@@ -7,6 +7,7 @@ For the linear activation the drift is ``F(h) = A h + b`` with ``A = W - Gamma``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -199,9 +200,9 @@ def with_values(model: SymbolicModel, values: Mapping[str, float]) -> SymbolicMo
     def fix(matrix):
         return sympy.ImmutableMatrix(sympy.Matrix(matrix).subs(subs))
 
-    return SymbolicModel(spec=model.spec, A=fix(model.A), b=fix(model.b), C=fix(model.C), Sigma=fix(model.Sigma),
-                         drift=fix(model.drift), readout=tuple(sympy.sympify(f).subs(subs) for f in model.readout),
-                         hidden=model.hidden, parameters=(), affine=model.affine, fixed_point=model.fixed_point)
+    return dataclasses.replace(model, A=fix(model.A), b=fix(model.b), C=fix(model.C), Sigma=fix(model.Sigma),
+                               drift=fix(model.drift), readout=tuple(sympy.sympify(f).subs(subs) for f in model.readout),
+                               parameters=())
 
 
 def resolve_parameters(spec: DerivationSpec, overrides: Mapping[str, float]) -> dict[str, float]:
