@@ -245,6 +245,15 @@ def test_nearly_unstable_2x2_at_long_lags(box, capsys):
     for tau in (1.0, 1e3, 1e4):
         got = _kernel_json(["kernel", path, "--order", "1", "--lags", str(tau)], capsys, box)[0][0]
         assert got == pytest.approx(_mp_kernel(A, [1, 0], [1, 0], tau), rel=1e-10)
+    # the generated module returned nan there
+    status, _, err, _, _ = run(["generate", path, "-o", box], capsys, box)
+    assert status == 0, err
+    from volterra_sym import load_generated
+
+    module = load_generated(box / "slow.py")
+    lags = numpy.array([1.0, 1e3, 1e4])
+    reference = [_mp_kernel(A, [1, 0], [1, 0], tau) for tau in lags]
+    assert numpy.allclose(module.kernel(1, lags)[:, 0, 0], reference, rtol=1e-10, atol=0)
 
 
 def test_non_normal_5x5_at_small_lags(box, capsys):
