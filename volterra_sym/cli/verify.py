@@ -13,6 +13,8 @@ __all__ = ["add_parsers"]
 DEFAULT_MC_PATHS = 20_000
 #: engines whose claim set has a Monte-Carlo claim
 MC_ENGINES = ("gradient", "grid")
+#: checked before any work (the claim's simulation would refuse more only after the spectral build)
+MAX_MC_PATHS = 10**6
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +54,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.order is not None and args.order < 0:
         raise InputError("must be >= 0", field="order")
     check_options(args.dps, args.samples, args.seed)
+    if args.mc_paths is not None and not (args.mc_paths == 0 or 100 <= args.mc_paths <= MAX_MC_PATHS):
+        raise InputError(f"{args.mc_paths}: give 0 (skip the Monte-Carlo claim) or 100..{MAX_MC_PATHS} paths",
+                         field="mc_paths")
     engine = engine_from(args, order=args.order)
     options = {"dps": args.dps, "samples": args.samples, "seed": args.seed}
     if args.mc_paths is not None:
