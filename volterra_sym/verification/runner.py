@@ -23,7 +23,7 @@ __all__ = ["CLAIM_SETS", "verify_engine", "verify_spec", "ClaimResult", "Verific
 def _ou_claims(engine, **options: Any) -> VerificationReport:
     options.pop("mc_paths", None)
     options.pop("order", None)
-    return verify_kernels(engine.derivation, params=dict(engine.values) if engine.name == "ou" else {}, **options)
+    return verify_kernels(engine.derivation, params=dict(engine.values), **options)
 
 
 def _gradient_claims(engine, **options: Any) -> VerificationReport:

@@ -3,8 +3,11 @@
     E f(h_t) = E f(mu + xi + eps delta_t),   xi ~ N(0, S),   delta_t = int_0^t e^{A(t-s)} C u_s ds.
 
 delta_t comes from composite Gauss-Legendre quadrature of the convolution (panels doubled until two
-rules agree), the expectation from f directly: exact Gaussian moments for the polynomial part of f
-and Gauss-Hermite quadrature (:func:`volterra_sym.gaussian.gauss_hermite_means`) for the rest.
+rules agree), the expectation from f itself by Gauss-Hermite quadrature
+(:func:`volterra_sym.gaussian.gauss_hermite_means`) on the variables of each group of terms: rules
+exact for the polynomial terms (degree // 2 + 1 nodes per axis), a converged ladder for the rest.
+Never through the Gaussian moment recursion (``gaussian_mean``) that the kernels use, so this route is
+independent of the moment tensors: a bug there changes the kernels, not this mean.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy
 import sympy
 
 from ...errors import DerivationError, InputError
-from ...gaussian import gauss_hermite_means, gaussian_mean, split_polynomial
+from ...gaussian import gauss_hermite_means
 from ...propagator import expm
 
 __all__ = ["forced_response", "shifted_means", "QUADRATURE_TOL"]
@@ -85,21 +88,33 @@ def shifted_means(
 ) -> numpy.ndarray:
     """E f_q(m + xi), xi ~ N(0, S), for every row m of ``shifts`` (K, n); returns (K, p).
 
-    Polynomial part: exact Gaussian moments, as a polynomial in m. Remainder: Gauss-Hermite on the
-    variables it depends on.
+    Each readout is split into groups of terms by the hidden units they depend on (polynomial
+    terms apart from the others); each group is integrated by Gauss-Hermite quadrature of f itself
+    on the marginal of its units.
     """
-    n = len(hidden)
-    m_syms = sympy.symbols(f"_m0:{n}", real=True)
-    S_exact = sympy.Matrix(n, n, lambda i, j: sympy.Float(float(S[i, j]), 17))
     out = numpy.zeros((shifts.shape[0], len(readout)))
     for q, f in enumerate(readout):
-        poly, rest = split_polynomial(f, hidden)
-        if poly != 0:
-            mean_poly = gaussian_mean(poly, hidden, sympy.Matrix(m_syms), S_exact)
-            func = sympy.lambdify(m_syms, mean_poly, modules="numpy")
-            out[:, q] += numpy.broadcast_to(numpy.asarray(func(*shifts.T), dtype=numpy.float64), shifts.shape[:1])
-        if rest != 0:
-            idx = [i for i, h in enumerate(hidden) if h in rest.free_symbols]
-            func = sympy.lambdify([hidden[i] for i in idx], rest, modules="numpy")
-            out[:, q] += gauss_hermite_means(func, shifts[:, idx], S[numpy.ix_(idx, idx)], label=f"E[{rest}]")
+        for idx, expr, degree in _term_groups(f, hidden):
+            func = sympy.lambdify([hidden[i] for i in idx], expr, modules="numpy")
+            out[:, q] += gauss_hermite_means(func, shifts[:, idx], S[numpy.ix_(idx, idx)], label=f"E[{expr}]",
+                                             degree=degree)
+    return out
+
+
+def _term_groups(f: sympy.Expr, hidden: Sequence[sympy.Symbol]) -> list[tuple[list[int], sympy.Expr, int | None]]:
+    """(units, sum of terms, total degree or None) of f's additive terms, grouped by units and polynomiality.
+
+    >>> h1, h2 = sympy.symbols("h1 h2")
+    >>> _term_groups(h1**4 + 2*h1 + sympy.tanh(h2) + h1*h2, [h1, h2])
+    [([0], h1**4 + 2*h1, 4), ([0, 1], h1*h2, 2), ([1], tanh(h2), None)]
+    """
+    groups: dict[tuple[tuple[int, ...], bool], sympy.Expr] = {}
+    for term in sympy.Add.make_args(sympy.expand(f)):
+        idx = tuple(i for i, h in enumerate(hidden) if term.has(h))
+        key = (idx, term.is_polynomial(*hidden))
+        groups[key] = groups.get(key, sympy.Integer(0)) + term
+    out = []
+    for (idx, poly), expr in sorted(groups.items(), key=lambda kv: (not kv[0][1], kv[0][0])):
+        degree = sympy.Poly(expr, *[hidden[i] for i in idx]).total_degree() if poly and idx else (0 if poly else None)
+        out.append((list(idx), expr, degree))
     return out
