@@ -1,5 +1,9 @@
 """Independent oracle for gradient-class networks: the forward Fokker-Planck equation (theory.md 3a).
 
+(The Fourier/RK4 solver of the same equation used by ``verify`` lives in the package,
+:mod:`volterra_sym.fokker_planck`, built from a spec by
+:func:`volterra_sym.verification.oracles.forward.solver_for`; this Chebyshev one needs SciPy.)
+
 Chebyshev collocation of L0* rho = -div(F rho) + 1/2 s^2 Laplacian rho on a box with rho = 0 on the
 boundary, dense scipy matrix exponentials, Clenshaw-Curtis quadrature. It shares nothing with the
 engine's spectral route (Fourier collocation of the backward operator in Schroedinger form):
@@ -127,96 +131,3 @@ class FokkerPlanck:
         coarse, fine = run(steps), run(2 * steps)
         assert np.abs(coarse - fine).max() < 1e-9, "Magnus integrator not converged"
         return fine
-
-
-class FourierFokkerPlanck:
-    """The forward equation on a periodic box by FFT differentiation and classical RK4 in time.
-
-    rho_inf = exp(-2U/s^2) / Z with U(h) = -int_0^1 F(r h) . h dr by adaptive quadrature (the
-    potential is rebuilt from the drift here, not taken from the engine).
-    """
-
-    def __init__(self, spec, *, half_width: float, nodes: int):
-        n = spec.n_hidden
-        self.n, self.N = n, nodes
-        x = -half_width + 2 * half_width * np.arange(nodes) / nodes
-        self.dx = 2 * half_width / nodes
-        self.grid = np.meshgrid(*([x] * n), indexing="ij")
-        k = np.fft.fftfreq(nodes, d=self.dx) * 2 * np.pi
-        self.k1 = k.copy()
-        self.k1[nodes // 2] = 0.0
-        self.k2 = -(k**2)
-        W, b, G = (np.array(M.evalf().tolist(), dtype=float) for M in (spec.W, spec.b, spec.Gamma))
-        a = sympy.lambdify(sympy.Symbol("x", real=True), spec.activation_expr, modules="numpy")
-        self.drift = lambda H: -np.tensordot(G, H, axes=1) + a(np.tensordot(W, H, axes=1) + b.reshape((n,) + (1,) * H.ndim)[:, 0])  # noqa: E731
-        H = np.stack(self.grid)
-        self.F = self.drift(H)
-        self.s2 = float((spec.sigma * spec.sigma.T)[0, 0])
-        self.C = np.array(spec.C.evalf().tolist(), dtype=float)
-        nodes_r, weights_r = np.polynomial.legendre.leggauss(40)
-        r = (nodes_r + 1) / 2
-        U = np.zeros(H.shape[1:])
-        for ri, wi in zip(r, weights_r / 2):
-            U -= wi * (self.drift(ri * H) * H).sum(axis=0)
-        logr = -2 * U / self.s2
-        rho = np.exp(logr - logr.max())
-        self.rho = rho / (rho.sum() * self.dx**n)
-        self.f = [sympy.lambdify(spec.hidden, f, modules="numpy") for f in spec.readout]
-
-    def d(self, v, axis):
-        return np.real(np.fft.ifft(1j * self.k1.reshape([-1 if a == axis else 1 for a in range(self.n)])
-                                   * np.fft.fft(v, axis=axis), axis=axis))
-
-    def d2(self, v, axis):
-        return np.real(np.fft.ifft(self.k2.reshape([-1 if a == axis else 1 for a in range(self.n)])
-                                   * np.fft.fft(v, axis=axis), axis=axis))
-
-    def forward(self, v):
-        return sum(-self.d(self.F[a] * v, a) + 0.5 * self.s2 * self.d2(v, a) for a in range(self.n))
-
-    def input_adjoint(self, v, k):
-        return -sum(self.C[a, k] * self.d(v, a) for a in range(self.n))
-
-    def propagate(self, v, tau, step=2e-3):
-        steps = max(1, int(np.ceil(tau / step)))
-        h = tau / steps
-        for _ in range(steps):
-            k1 = self.forward(v)
-            k2 = self.forward(v + h / 2 * k1)
-            k3 = self.forward(v + h / 2 * k2)
-            k4 = self.forward(v + h * k3)
-            v = v + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        return v
-
-    def mean(self, v):
-        return np.array([(np.broadcast_to(f(*self.grid), v.shape) * v).sum() * self.dx**self.n for f in self.f])
-
-    def kernel(self, lags, indices):
-        v = self.rho
-        for tau, k in reversed(list(zip(lags, indices))):
-            v = self.propagate(self.input_adjoint(v, k), tau)
-        return self.mean(v)
-
-    def series_terms(self, u, t, eps, order, step=2e-3):
-        """Terms eps^n int f rho^(n)_t with d rho^(n)/dt = L* rho^(n) + u(t) L1* rho^(n-1) (RK4)."""
-        m = self.C.shape[1]
-
-        def rhs(s, state):
-            us = np.atleast_1d(u(s))
-            out = [self.forward(state[0])]
-            for n in range(1, order + 1):
-                drive = sum(us[k] * self.input_adjoint(state[n - 1], k) for k in range(m))
-                out.append(self.forward(state[n]) + drive)
-            return np.stack(out)
-
-        state = np.stack([self.rho] + [np.zeros_like(self.rho)] * order)
-        steps = max(1, int(np.ceil(t / step)))
-        h = t / steps
-        for i in range(steps):
-            s = i * h
-            k1 = rhs(s, state)
-            k2 = rhs(s + h / 2, state + h / 2 * k1)
-            k3 = rhs(s + h / 2, state + h / 2 * k2)
-            k4 = rhs(s + h, state + h * k3)
-            state = state + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        return np.array([eps**n * self.mean(state[n]) for n in range(order + 1)])

@@ -30,10 +30,15 @@ from collections.abc import Callable, Sequence
 
 import numpy
 
-__all__ = ["ForwardFokkerPlanck", "DEFAULT_STEP"]
+__all__ = ["ForwardFokkerPlanck", "fitted_solver", "DEFAULT_STEP", "EDGE", "NODES_PER_STD"]
 
 #: time step of the Runge-Kutta method (shortened per lag so that every lag is a whole number of steps)
 DEFAULT_STEP = 2.0**-9
+#: the box holds the set where the starting density exceeds EDGE times its maximum
+EDGE = 1e-20
+#: grid nodes per standard deviation of the density's narrowest axis
+NODES_PER_STD = 4.0
+MIN_NODES, MAX_NODES = {1: 128, 2: 48}, {1: 512, 2: 160}
 
 
 class ForwardFokkerPlanck:
@@ -67,6 +72,7 @@ class ForwardFokkerPlanck:
         self.N, self.half_width = int(nodes), float(half_width)
         self.step = None if step is None else float(step)
         centre = numpy.zeros(n) if centre is None else numpy.asarray(centre, dtype=float)
+        self.centre = centre
         axis = -self.half_width + 2 * self.half_width * numpy.arange(self.N) / self.N
         self.dx = 2 * self.half_width / self.N
         self.grid = numpy.meshgrid(*[axis + c for c in centre], indexing="ij")
@@ -171,6 +177,10 @@ class ForwardFokkerPlanck:
     def stationary_mean(self) -> numpy.ndarray:
         return self.mean(self.rho)
 
+    def kernel(self, lags: Sequence[float], indices: Sequence[int]) -> numpy.ndarray:
+        """R^(n)_{f;indices}(lags), shape (p,)."""
+        return self.kernels([(tuple(lags), tuple(indices))])[0]
+
     def kernels(self, requests: Sequence[tuple[Sequence[float], Sequence[int]]]) -> numpy.ndarray:
         """R^(n)_{f;k}(lags) for each (lags, indices) request (shape (len(requests), p)).
 
@@ -238,3 +248,40 @@ class ForwardFokkerPlanck:
         """Largest density on the box boundary relative to its maximum (should be ~0)."""
         edges = [numpy.take(self.rho, [0, -1], axis=a) for a in range(self.n)]
         return float(max(numpy.abs(e).max() for e in edges) / numpy.abs(self.rho).max())
+
+
+def fitted_solver(drift: Callable[[numpy.ndarray], numpy.ndarray], Sigma: numpy.ndarray, C: numpy.ndarray,
+                  readout: Sequence[Callable[..., numpy.ndarray]], *, relax_tol: float = 1e-11) -> ForwardFokkerPlanck:
+    """A solver on a box and grid fitted to the network's density, its stationary density relaxed.
+
+    Box: the starting density on a coarse grid, widened until the set where it exceeds :data:`EDGE`
+    times its maximum stays inside, then that set's bounding box plus two coarse cells. Grid:
+    :data:`NODES_PER_STD` nodes per standard deviation of the narrowest axis (within MIN_NODES..
+    MAX_NODES). Time step: inside RK4's stability region. Raises ValueError beyond two hidden units
+    or for a density that does not fit a box of half-width 256.
+    """
+    Sigma = numpy.asarray(Sigma, dtype=float)
+    n = Sigma.shape[0]
+    if n not in MIN_NODES:
+        raise ValueError(f"the Fourier grid is limited to 1 or 2 hidden units (got {n})")
+    half, centre = 8.0, numpy.zeros(n)
+    for _ in range(6):
+        coarse = ForwardFokkerPlanck(drift, Sigma, C, readout, half_width=half, nodes=96 if n == 1 else 64,
+                                     centre=centre, step=None)
+        rho = coarse.rho
+        mask = rho > EDGE * rho.max()
+        if not any(numpy.take(mask, [0, -1], axis=a).any() for a in range(n)):
+            break
+        half *= 2
+    else:
+        raise ValueError("the stationary density does not fit a box of half-width 256")
+    lo = numpy.array([float(g[mask].min()) for g in coarse.grid])
+    hi = numpy.array([float(g[mask].max()) for g in coarse.grid])
+    half_width = float(((hi - lo) / 2).max()) + 2 * coarse.dx
+    weights = rho / rho.sum()
+    stds = [math.sqrt(float((weights * (g - (weights * g).sum()) ** 2).sum())) for g in coarse.grid]
+    nodes = 2 * math.ceil(min(max(2 * half_width * NODES_PER_STD / min(stds), MIN_NODES[n]), MAX_NODES[n]) / 2)
+    solver = ForwardFokkerPlanck(drift, Sigma, C, readout, half_width=half_width, nodes=nodes, centre=(lo + hi) / 2,
+                                 step=None)
+    solver.relax(tol=relax_tol)
+    return solver

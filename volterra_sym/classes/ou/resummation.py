@@ -12,6 +12,7 @@ independent of the moment tensors: a bug there changes the kernels, not this mea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy
@@ -21,7 +22,7 @@ from ...errors import DerivationError, InputError
 from ...gaussian import gauss_hermite_means
 from ...propagator import expm
 
-__all__ = ["forced_response", "shifted_means", "QUADRATURE_TOL"]
+__all__ = ["forced_response", "shifted_means", "taylor_terms", "QUADRATURE_TOL"]
 
 QUADRATURE_TOL = 1e-13
 MAX_PANELS = 1024
@@ -98,6 +99,41 @@ def shifted_means(
             func = sympy.lambdify([hidden[i] for i in idx], expr, modules="numpy")
             out[:, q] += gauss_hermite_means(func, shifts[:, idx], S[numpy.ix_(idx, idx)], label=f"E[{expr}]",
                                              degree=degree)
+    return out
+
+
+def taylor_terms(readout: Sequence[sympy.Expr], hidden: Sequence[sympy.Symbol], mu: numpy.ndarray, S: numpy.ndarray,
+                 delta: numpy.ndarray, eps: float, order: int) -> numpy.ndarray:
+    """eps^n c_n, n = 0..order, of E f_q(mu + xi + w delta) = sum_n c_n w^n (shape (order + 1, p)): the
+    series terms of the exact resummation (theory.md 4), by quadrature of f itself.
+
+    Cameron-Martin per group of units J: with L L^T = S_JJ, a = L^-1 delta_J and z = L^-1 xi_J,
+    c_n = |a|^n / n! E[f(mu + xi) He_n(a . z / |a|)] (probabilists' Hermite polynomials).
+    """
+    out = numpy.zeros((order + 1, len(readout)))
+    for q, f in enumerate(readout):
+        for idx, expr, degree in _term_groups(f, hidden):
+            func = sympy.lambdify([hidden[i] for i in idx], expr, modules="numpy")
+            if not idx:
+                out[0, q] += float(func())
+                continue
+            m, cov = mu[idx], S[numpy.ix_(idx, idx)]
+            L = numpy.linalg.cholesky(cov)
+            a = numpy.linalg.solve(L, delta[idx])
+            norm = float(numpy.linalg.norm(a))
+            unit = a / norm if norm > 0 else a
+            for n in range(order + 1 if norm > 0 else 1):
+                weight = numpy.zeros(n + 1)
+                weight[n] = 1.0
+
+                def integrand(*h, func=func, weight=weight, m=m, L=L, unit=unit):
+                    x = numpy.stack([numpy.asarray(v, dtype=float) for v in h]) - m.reshape((-1,) + (1,) * (numpy.ndim(h[0])))
+                    z = numpy.tensordot(numpy.linalg.inv(L), x, axes=1)
+                    return func(*h) * numpy.polynomial.hermite_e.hermeval(numpy.tensordot(unit, z, axes=1), weight)
+
+                mean = gauss_hermite_means(integrand, m[None], cov, label=f"E[({expr}) He_{n}]",
+                                           degree=None if degree is None else degree + n)[0]
+                out[n, q] += norm**n / math.factorial(n) * mean * eps**n
     return out
 
 

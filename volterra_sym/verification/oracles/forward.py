@@ -2,11 +2,8 @@
 on the network as the spec writes it (parsed again by :mod:`.spec_parse`: drift, Sigma = sigma sigma^T,
 C and readouts), with the box, grid and time step chosen and checked here.
 
-* box: the potential-guess density on a coarse grid, widened until the set where it exceeds
-  EDGE times its maximum stays inside, then the bounding box of that set plus a margin;
-* grid: NODES_PER_STD nodes per standard deviation of the narrowest axis of that density;
-* time step: inside RK4's stability region (the solver's choice);
-* the stationary density is relaxed by the solver when a unit of time still changes it;
+* box, grid and time step: :func:`volterra_sym.fokker_planck.fitted_solver` (the starting density's
+  support, nodes per standard deviation, RK4's stability region), the stationary density relaxed;
 * convergence: one kernel and the stationary mean on a grid 1.25 times finer and with half the
   time step (:meth:`ForwardRoute.changes`); the route is refined once when they move by more than
   the requested tolerance, else there is no oracle (:class:`NoOracle`).
@@ -22,17 +19,14 @@ from dataclasses import dataclass
 
 import numpy
 
-from ...fokker_planck import ForwardFokkerPlanck
+from ...fokker_planck import ForwardFokkerPlanck, fitted_solver
 from .gaussian_path import NoOracle
 from .spec_parse import ParsedNetwork, network_of
 
-__all__ = ["ForwardRoute", "forward_route", "MAX_HIDDEN"]
+__all__ = ["ForwardRoute", "forward_route", "solver_for", "MAX_HIDDEN"]
 
 #: the grid has N^n nodes: two hidden units at most
 MAX_HIDDEN = 2
-EDGE = 1e-20
-NODES_PER_STD = 4.0
-MIN_NODES, MAX_NODES = {1: 128, 2: 48}, {1: 512, 2: 160}
 
 
 @dataclass
@@ -84,6 +78,13 @@ def _solver(net: ParsedNetwork, values: Mapping[str, float], half_width: float, 
                                half_width=half_width, nodes=nodes, centre=centre, step=step)
 
 
+def solver_for(spec, values: Mapping[str, float] | None = None, *, half_width: float, nodes: int,
+               step: float | None = None) -> ForwardFokkerPlanck:
+    """The solver for the network of ``spec`` on a box and grid of the caller's choice (no relaxation)."""
+    net = network_of(spec)
+    return _solver(net, net.values(values), half_width, nodes, None, step)
+
+
 def forward_route(spec, values: Mapping[str, float], *, tol: float = 1e-9) -> ForwardRoute:
     """The forward route for the network of ``spec`` (a DerivationSpec; only its raw data is read).
 
@@ -95,27 +96,12 @@ def forward_route(spec, values: Mapping[str, float], *, tol: float = 1e-9) -> Fo
     if n > MAX_HIDDEN:
         raise NoOracle(f"the forward Fokker-Planck grid is limited to {MAX_HIDDEN} hidden units (this network has {n})")
     values = net.values(values)
-    Sigma = net.float_matrices(values)["Sigma"]
+    m = net.float_matrices(values)
+    Sigma = m["Sigma"]
     if numpy.linalg.eigvalsh(Sigma)[0] <= 1e-12 * numpy.abs(Sigma).max():
         raise NoOracle("the noise covariance is singular: no smooth density for the Fourier grid")
-    half, centre = 8.0, numpy.zeros(n)
-    for _ in range(5):
-        coarse = _solver(net, values, half, 96 if n == 1 else 64, centre, None)
-        rho = coarse.rho
-        mask = rho > EDGE * rho.max()
-        edge = any(numpy.take(mask, [0, -1], axis=a).any() for a in range(n))
-        if not edge:
-            break
-        half *= 2
-    else:
-        raise NoOracle("the stationary density does not fit a box of half-width 256")
-    lo = [float(g[mask].min()) for g in coarse.grid]
-    hi = [float(g[mask].max()) for g in coarse.grid]
-    centre = numpy.array([(a + b) / 2 for a, b in zip(lo, hi)])
-    half_width = max((b - a) / 2 for a, b in zip(lo, hi)) + 2 * coarse.dx
-    weights = rho / rho.sum()
-    stds = [math.sqrt(float((weights * (g - (weights * g).sum()) ** 2).sum())) for g in coarse.grid]
-    nodes = _even(min(max(2 * half_width / (min(stds) / NODES_PER_STD), MIN_NODES[n]), MAX_NODES[n]))
-    solver = _solver(net, values, half_width, nodes, centre, None)
-    solver.relax(tol=tol / 100)
-    return ForwardRoute(net, values, solver, centre, half_width, nodes)
+    try:
+        solver = fitted_solver(net.float_drift(values), Sigma, m["C"], net.float_readout(values), relax_tol=tol / 100)
+    except ValueError as err:
+        raise NoOracle(str(err)) from err
+    return ForwardRoute(net, values, solver, solver.centre, solver.half_width, solver.N)
