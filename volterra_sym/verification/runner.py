@@ -31,7 +31,9 @@ def _gradient_claims(engine, **options: Any) -> VerificationReport:
     return verify_gradient(engine.model, params=engine.values, spectral=engine.representation, **options)
 
 
-#: the claim set of each engine (a new engine adds its own here)
+#: the claim set of each engine (a new engine adds its own here). A nonlinear class includes the engine-agnostic
+#: independent claim ``claims.forward.forward_fokker_planck`` (the grid engine too: its run provides the
+#: attributes listed in that module's docstring), so that its reports can pass (results.VerificationReport.passed)
 CLAIM_SETS: Mapping[str, Callable[..., VerificationReport]] = {
     "ou": _ou_claims,
     "linearized": _ou_claims,
