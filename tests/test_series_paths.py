@@ -18,3 +18,4 @@ def test_matrix_free_filter_equals_the_dense_one(monkeypatch):
     monkeypatch.setattr(series, "_DENSE_LIMIT", 0)
     free = series.series_terms(nk, u, 1.2, 0.8).terms
     assert np.abs(free - dense).max() <= 1e-10 * np.abs(dense).max()
+

@@ -227,6 +227,24 @@ def test_reversible_series_matches_fokker_planck(reversible):
     assert np.abs(richardson - expected).max() <= 1e-7 * np.abs(expected).max()
 
 
+def test_first_order_series_is_exact_for_a_piecewise_linear_input(scalar):
+    """The runtime integrates each step exactly for a source linear over the step, so the order-1 term at
+    coarse steps (lam dt up to ~50: both branches of the step weights) equals int_0^t R^(1)(t - s) u(s) ds
+    of the piecewise-linear input, here by 20-point Gauss-Legendre per step of the module's own kernel."""
+    _, module, _ = scalar
+    dt, T = 0.25, 13
+    samples = _u(np.arange(T) * dt)
+    terms = module.series(samples, dt, eps=1.0, order=1)
+    x, w = np.polynomial.legendre.leggauss(20)
+    t_end = (T - 1) * dt
+    total = 0.0
+    for i in range(T - 1):
+        s = i * dt + (x + 1) * dt / 2
+        u_lin = samples[i, 0] + (samples[i + 1, 0] - samples[i, 0]) * (s - i * dt) / dt
+        total += (w * dt / 2 * module.kernel(1, t_end - s)[:, 0, 0] * u_lin).sum()
+    assert abs(terms[1, -1, 0] - total) <= 1e-10 * max(1.0, abs(total)), (terms[1, -1, 0], total)
+
+
 def test_parameters_are_fixed_at_the_defaults(tmp_path):
     result = generate_module(rel(PARAM), tmp_path)
     module = load_generated(result.path)

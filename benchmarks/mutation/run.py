@@ -9,8 +9,8 @@ this checkout, so uncommitted work is included). Then, in that copy:
    what kills it;
 2. the area's fast test selection runs (``pytest -x -m "not slow"``);
 3. if every test passed, ``verify`` runs on the area's shipped specs (``--samples 1``; gradient specs
-   with ``--mc-paths 0`` unless the area is the simulator's; an entry may add options, such as
-   ``--engine linearized``).
+   with ``--mc-paths 0`` unless the area is the simulator's; an entry may instead give its own options,
+   such as ``--engine linearized``).
 
 A mutant is *killed* when a test fails or a verify exits non-zero (1: a claim failed, 2: refused with
 a message, anything else: a crash), *survived* otherwise, *stale* when its original line is no longer
@@ -110,7 +110,7 @@ def run_one(mutation: dict, area: dict, copy: Path) -> dict:
             for entry in area.get("verify", []):
                 spec, *extra = entry.split()
                 args = ["-m", "volterra_sym", "verify", spec, *extra, "--samples", "1", "--json"]
-                if "nonlinear" in spec and not area.get("monte_carlo"):
+                if "nonlinear" in spec and not extra and not area.get("monte_carlo"):
                     args += ["--mc-paths", "0"]
                 rc, out = _run(args, copy, VERIFY_TIMEOUT)
                 if rc != 0:
