@@ -19,3 +19,18 @@ def test_matrix_free_filter_equals_the_dense_one(monkeypatch):
     free = series.series_terms(nk, u, 1.2, 0.8).terms
     assert np.abs(free - dense).max() <= 1e-10 * np.abs(dense).max()
 
+
+
+def test_richardson_extrapolation_removes_the_fourth_order_error():
+    """At a loose tolerance the adaptive loop stops after few steps (128 here); the extrapolation
+    fine + (fine - coarse) / 15 removes RK4's h^4 error, so the terms are then accurate to ~1e-10,
+    far beyond the tolerance (a wrong factor leaves ~3e-9 at the same steps)."""
+    from oracles import resummation_terms, system_from_spec
+
+    path = next(p for p in DERIVATIONS if p.stem == "ou2_quadratic")
+    spec = load_spec(path)
+    nk = numeric_kernels(derive_kernels(build_model(spec)))
+    u = lambda t: np.sin(1.3 * np.asarray(t))[..., None]  # noqa: E731
+    oracle = resummation_terms(system_from_spec(spec), lambda s: u(s), 2.5, 0.8, nk.order, radius=0.5, nodes=3)
+    result = series.series_terms(nk, u, 2.5, 0.8, tol=1e-6)
+    assert np.abs(result.terms - oracle).max() <= 1e-9, (result.steps, np.abs(result.terms - oracle).max())
