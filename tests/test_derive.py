@@ -68,6 +68,18 @@ def test_conjugate_variables_have_zero_mean_and_score_form(path):
         assert sympy.simplify(A_k.subs(dict(zip(spec.hidden, mu)))) == 0  # linear in h - mu
 
 
+@pytest.mark.parametrize("path", DERIVATIONS, ids=lambda p: p.stem)
+def test_score_is_the_gradient_of_the_log_density(path):
+    """law.score (shown by `derive`) = grad log N(mu, S), with mu and S from SciPy's Lyapunov solve."""
+    spec, kset = _derive(path)
+    sys_ = system_from_spec(spec)
+    subs = {spec.parameters[k]: v for k, v in spec.defaults.items()}
+    score = sympy.lambdify(spec.hidden, list(kset.law.score.subs(subs)), modules="numpy")
+    for h in np.random.default_rng(3).normal(size=(4, spec.n_hidden)):
+        expected = -np.linalg.solve(sys_.S, h - sys_.mu)
+        assert np.allclose(np.array(score(*h), dtype=float), expected, rtol=1e-10, atol=1e-12)
+
+
 def test_quadratic_readout_matches_theory_formulas(tmp_path, rng):
     """theory.md 4: R^(1)_k = 2 mu^T M e^{A tau} C_k, R^(2) = 2 C_k1^T e^{A^T tau1} M e^{A(tau1+tau2)} C_k2."""
     M = np.array([[1.0, 0.5], [0.5, -0.3]])

@@ -27,6 +27,8 @@ QUADRATURE_TOL = 1e-13
 ABS_TOL = 2e-2
 MAX_QUADRATURE_DIM = 4
 _NODE_LADDER = {1: (32, 64, 128, 256), 2: (24, 48, 96, 160), 3: (16, 32, 64, 96), 4: (12, 24, 36, 48)}
+MAX_POLYNOMIAL_NODES = 2**18
+_BLOCK_VALUES = 2**22  # rows evaluated together (bounds the memory of one rule)
 
 
 class GaussianMean(sympy.Function):
@@ -178,38 +180,56 @@ def gauss_hermite_means(
     *,
     tol: float = QUADRATURE_TOL,
     label: str = "expectation",
+    degree: int | None = None,
 ) -> numpy.ndarray:
     """E[func(*(m + xi))], xi ~ N(0, S), for every row m of ``shifts`` (K, d); returns (K,).
 
     One node ladder for all rows: the rule is refined until every row has converged.
     :class:`DerivationError` when the rules do not settle (a readout not integrable against the
-    Gaussian, or one too rough for quadrature).
+    Gaussian, or one too rough for quadrature). ``degree``: ``func`` is a polynomial of this total
+    degree, so the rules with degree // 2 + 1 and degree // 2 + 2 nodes per axis are both exact (their
+    agreement is checked) and any number of variables is allowed up to MAX_POLYNOMIAL_NODES nodes.
+
+    >>> import numpy
+    >>> round(float(gauss_hermite_means(lambda a, b: a**2 * b**2, numpy.zeros((1, 2)), numpy.eye(2), degree=4)[0]), 12)
+    1.0
     """
     shifts = numpy.asarray(shifts, dtype=numpy.float64)
     rows, d = shifts.shape
     if d == 0:
         return numpy.full(rows, float(func()))
-    if d > MAX_QUADRATURE_DIM:
+    if degree is not None:
+        ladder = (degree // 2 + 1, degree // 2 + 2)
+        if ladder[1] ** d > MAX_POLYNOMIAL_NODES:
+            raise DerivationError(f"the Gaussian expectation {label}: a polynomial of degree {degree} in {d} "
+                                  f"variables needs {ladder[1]}^{d} quadrature nodes (limit {MAX_POLYNOMIAL_NODES})")
+    elif d > MAX_QUADRATURE_DIM:
         raise DerivationError(
             f"a non-polynomial readout term depends on {d} hidden units; Gaussian quadrature is limited "
             f"to {MAX_QUADRATURE_DIM}"
         )
+    else:
+        ladder = _NODE_LADDER[d]
     L = numpy.linalg.cholesky(S)
     previous = previous_abs = None
     gap = float("inf")
     settled = False
-    for K in _NODE_LADDER[d]:
+    for K in ladder:
         x, w = numpy.polynomial.hermite_e.hermegauss(K)
         w = w / numpy.sqrt(2 * numpy.pi)
         grids = numpy.meshgrid(*([x] * d), indexing="ij")
         Z = numpy.stack([g.ravel() for g in grids])
         weights = functools.reduce(numpy.multiply.outer, [w] * d).ravel()
-        H = shifts[:, :, None] + (L @ Z)[None]  # (rows, d, nodes)
-        with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            values = numpy.broadcast_to(numpy.asarray(func(*H.transpose(1, 0, 2)), dtype=numpy.float64),
-                                        (rows, weights.size))
-            value = values @ weights
-            absolute = numpy.abs(values) @ weights
+        value = numpy.empty(rows)
+        absolute = numpy.empty(rows)
+        block = max(1, _BLOCK_VALUES // (weights.size * d))
+        for start in range(0, rows, block):
+            H = shifts[start:start + block, :, None] + (L @ Z)[None]  # (rows, d, nodes)
+            with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                values = numpy.broadcast_to(numpy.asarray(func(*H.transpose(1, 0, 2)), dtype=numpy.float64),
+                                            (H.shape[0], weights.size))
+                value[start:start + block] = values @ weights
+                absolute[start:start + block] = numpy.abs(values) @ weights
         if not (numpy.all(numpy.isfinite(value)) and numpy.all(numpy.isfinite(absolute))):
             break
         if previous is not None:

@@ -22,10 +22,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     description="Check the engine's answers for a spec against routes that do not share its "
                                 "method: mpmath at DPS digits (Lyapunov solve, the correlation form of the "
                                 "kernels, the exact resummation), forward Fokker-Planck solvers, Monte Carlo and "
-                                "recorded reference values. Prints one row per claim with the digits that agree; "
-                                "exit 1 when a claim fails. --engine mc checks the Monte-Carlo estimates (z-scores "
-                                "against the exact engines and the linearized network's closed forms, zero-lag "
-                                "identities, 1/sqrt(paths) scaling, the control variate).",
+                                "recorded reference values. Prints one row per claim with the digits that agree and "
+                                "whether its route is independent of the engine or a self-consistency check; "
+                                "exit 1 when a claim fails or when no independent claim passed. --engine mc checks "
+                                "the Monte-Carlo estimates (z-scores against the exact engines and the linearized "
+                                "network's closed forms, zero-lag identities, 1/sqrt(paths) scaling, the control "
+                                "variate).",
                     examples=["verify derivations/ou3_cubic.toml",
                               "verify derivations/nonlinear/tanh1_scalar.toml --mc-paths 0 --json",
                               "verify derivations/ou2_quadratic.toml --record",
