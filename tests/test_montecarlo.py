@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy
 import pytest
 
-from volterra_sym.classes.montecarlo.engine import MonteCarloEngine
 from volterra_sym.classes.montecarlo.kernels import kernel_plan
 from volterra_sym.classes.montecarlo.weights import hermite_terms, stencil_1d
 from volterra_sym.classes.registry import ENGINES, EXACT_ENGINES, engine_for

@@ -13,7 +13,7 @@ from oracles import ou_exact_mean
 
 from volterra_sym import build_model, derive_kernels, load_spec, numeric_kernels
 from volterra_sym.cli.main import main
-from volterra_sym.errors import DerivationError, InputError, SpecError
+from volterra_sym.errors import DerivationError, InputError
 from volterra_sym.model import linearize
 from volterra_sym.propagator import expm
 from volterra_sym.network import NumericSRNN, numeric_srnn, ou_transition, stationary_covariance
