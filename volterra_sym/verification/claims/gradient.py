@@ -317,8 +317,10 @@ def precision_ladder(run: GradientRun) -> ClaimResult:
 
 
 def is_reference_network(model: SymbolicModel, values: Mapping[str, float]) -> bool:
-    """The scalar tanh network of theory.md 5 (gamma=1, w=1.5, b=0.3, c=1, s=0.8, f=tanh(h1))."""
+    """The scalar tanh network of theory.md 5 (gamma=1, w=1.5, b=0.3, c=1, s=0.8, f=tanh(h1), additive input)."""
     spec = model.spec
+    if spec.input_placement != "additive":
+        return False
     if model.n_hidden != 1 or model.n_inputs != 1 or model.n_outputs != 1 or spec.activation != "tanh":
         return False
     subs = parameter_substitution(model, values)

@@ -88,9 +88,13 @@ def solver_for(spec, values: Mapping[str, float] | None = None, *, half_width: f
 def forward_route(spec, values: Mapping[str, float], *, tol: float = 1e-9) -> ForwardRoute:
     """The forward route for the network of ``spec`` (a DerivationSpec; only its raw data is read).
 
-    Raises :class:`NoOracle` for more than :data:`MAX_HIDDEN` hidden units, degenerate noise or a
-    density that does not fit a box.
+    Raises :class:`NoOracle` for more than :data:`MAX_HIDDEN` hidden units, degenerate noise, a
+    density that does not fit a box, or an input inside the activation (the route's input operator
+    is the additive -C_k . grad).
     """
+    placement = dict(spec.raw.get("model", {})).get("input_placement", "additive")
+    if placement != "additive":
+        raise NoOracle(f"the forward Fokker-Planck route models an additive input (input_placement = {placement!r})")
     net = network_of(spec)
     n = net.n_hidden
     if n > MAX_HIDDEN:
