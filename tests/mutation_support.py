@@ -9,6 +9,7 @@ loaded ``volterra_sym`` modules is monkeypatched to the new one; pytest's ``monk
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import sys
 import textwrap
@@ -55,6 +56,7 @@ def apply_in_process(monkeypatch, mutation: dict) -> None:
     namespace: dict = {}
     exec(compile("\n" * (first - 1) + mutated, str(path), "exec"), module.__dict__, namespace)
     new = namespace[func.name]
+    _fresh_caches(monkeypatch)
     if cls is not None:
         monkeypatch.setattr(getattr(module, cls.name), func.name, new)
         return
@@ -64,3 +66,16 @@ def apply_in_process(monkeypatch, mutation: dict) -> None:
             for attr, value in list(vars(loaded).items()):
                 if value is old:
                     monkeypatch.setattr(loaded, attr, new)
+
+
+def _fresh_caches(monkeypatch) -> None:
+    """Every functools cache of the loaded package replaced by an empty one for the mutated run (values
+    cached before it would hide the mutation; values cached during it must not outlive it)."""
+    for loaded in list(sys.modules.values()):
+        if not getattr(loaded, "__name__", "").startswith("volterra_sym"):
+            continue
+        for attr, value in list(vars(loaded).items()):
+            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "__wrapped__") \
+                    and getattr(value, "__module__", None) == loaded.__name__:
+                params = value.cache_parameters() if hasattr(value, "cache_parameters") else {"maxsize": None}
+                monkeypatch.setattr(loaded, attr, functools.lru_cache(maxsize=params["maxsize"])(value.__wrapped__))

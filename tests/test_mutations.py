@@ -27,7 +27,7 @@ SEXTIC = ROOT / "derivations" / "ou2_sextic.toml"
 NONLINEAR = [ROOT / "derivations" / "nonlinear" / f"{name}.toml" for name in ("tanh1_scalar", "tanh2_reversible")]
 MUTATIONS = load_mutations()
 NAMED = sorted(k for k, m in MUTATIONS.items() if m.get("named"))
-FAST_CLAIMS = ["stationary_law", "backward_vs_correlation", "series_vs_resummation"]
+FAST_CLAIMS = ["stationary_law", "backward_vs_correlation", "series_vs_resummation", "float64_vs_correlation"]
 _BASELINE: dict[Path, np.ndarray] = {}
 
 

@@ -20,7 +20,8 @@ from ...classes.gradient.spectral import (
 from ...errors import InputError
 from ..oracles.density import mp_density_means
 from ..oracles.fourier import FourierCorrelation, MpFourierKrylov
-from ..oracles.gaussian_path import NoOracle, TrigInput
+from ..oracles.gaussian_path import NoOracle
+from ..oracles.trig_input import TrigInput
 from ..results import (
     memoized,
     MAX_INDEX_TUPLES,

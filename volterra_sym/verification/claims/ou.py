@@ -20,6 +20,8 @@ pass/fail/skipped with the number of agreeing significant digits at the worst po
                            the exact resummation E f(mu + xi + eps delta_t) (linear class).
 ``float64_vs_mpmath``      a float64 kernel callable (the engine's ``kernel_values`` unless
                            another is given) matches the mpmath closed forms to 1e-12.
+``float64_vs_correlation`` the same float64 callable vs the correlation form (independent of the
+                           engine's closed forms and of its float64 routes), same tolerance.
 ``series_float64``         the float64 ``series_terms`` match the resummation to 1e-9.
 ``precision_ladder``       closed forms, correlation oracle and series at dps 30 and 60 agree
                            to 25 digits (first sample point).
@@ -228,15 +230,15 @@ def series_vs_resummation(run: OURun) -> ClaimResult:
                         f"eps={p.eps}")
 
 
-def float64_vs_mpmath(run: OURun) -> ClaimResult:
-    """A float64 kernel callable vs the mpmath closed forms (relative to the order's scale)."""
+def _float64_against(run: OURun, reference: Callable, name: str, detail: str) -> ClaimResult:
+    """The float64 kernel callable vs ``reference(key)`` (relative to the order's scale)."""
     kernel = run.kernel or engine_kernel(run.kset)
     tally = Tally(16.0)
     required = -math.log10(FLOAT64_KERNEL_TOL)
     with work(run.dps):
         refs, groups = {}, {}
         for key in run.kernel_keys():
-            ref = run.closed_kernel(key)
+            ref = reference(key)
             if isinstance(ref, NoOracle):
                 tally.skip(str(ref))
                 continue
@@ -249,8 +251,19 @@ def float64_vs_mpmath(run: OURun) -> ClaimResult:
             if (n, s) not in arrays:
                 arrays[(n, s)] = numpy.asarray(kernel(n, *run.points.lags[n - 1][s], **run.values), dtype=numpy.float64)
             tally.compare(mpmath.mpf(float(arrays[(n, s)][(q,) + idx])), ref, scales[n], kernel_label(key))
-    return tally.result("float64_vs_mpmath", required, f"float64 kernel callable vs mpmath closed forms, tolerance "
-                        f"{FLOAT64_KERNEL_TOL:g} of the order's largest value")
+    return tally.result(name, required, f"{detail}, tolerance {FLOAT64_KERNEL_TOL:g} of the order's largest value")
+
+
+def float64_vs_mpmath(run: OURun) -> ClaimResult:
+    """A float64 kernel callable vs the mpmath closed forms (self-consistency)."""
+    return _float64_against(run, run.closed_kernel, "float64_vs_mpmath", "float64 kernel callable vs mpmath closed forms")
+
+
+def float64_vs_correlation(run: OURun) -> ClaimResult:
+    """A float64 kernel callable vs the correlation oracle: the float64 route (error-bounded e^{A tau},
+    moment tensors in float64) checked against a route that shares nothing with it."""
+    return _float64_against(run, run.oracle_kernel, "float64_vs_correlation",
+                            "float64 kernel callable vs the correlation form over the Gaussian path")
 
 
 def series_float64(run: OURun) -> ClaimResult:
@@ -351,6 +364,7 @@ CLAIMS: Mapping[str, Callable[[OURun], ClaimResult]] = MappingProxyType({
     "zero_lag": zero_lag,
     "series_vs_resummation": series_vs_resummation,
     "float64_vs_mpmath": float64_vs_mpmath,
+    "float64_vs_correlation": float64_vs_correlation,
     "series_float64": series_float64,
     "precision_ladder": precision_ladder,
     "recorded_references": recorded_references,

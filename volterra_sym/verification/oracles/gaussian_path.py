@@ -48,6 +48,7 @@ import mpmath
 import sympy
 
 from .spec_parse import mp_number, network_of
+from .trig_input import TrigInput
 
 __all__ = [
     "NoOracle",
@@ -434,31 +435,6 @@ def zero_lag_mean(om: MpModel, output: int, k: int) -> object:
 
 
 # --- resummation --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrigInput:
-    """u_c(s) = offset_c + cos_c cos(freq_c s) + sin_c sin(freq_c s), one entry per input channel."""
-
-    offset: tuple[float, ...]
-    cos: tuple[float, ...]
-    sin: tuple[float, ...]
-    freq: tuple[float, ...]
-
-    def mp(self, s: object) -> list[object]:
-        return [mpmath.mpf(a) + mpmath.mpf(b) * mpmath.cos(mpmath.mpf(w) * s) + mpmath.mpf(c) * mpmath.sin(mpmath.mpf(w) * s)
-                for a, b, c, w in zip(self.offset, self.cos, self.sin, self.freq)]
-
-    def numpy(self, times):
-        import numpy
-
-        t = numpy.asarray(times, dtype=numpy.float64)[..., None]
-        return (numpy.asarray(self.offset) + numpy.asarray(self.cos) * numpy.cos(numpy.asarray(self.freq) * t)
-                + numpy.asarray(self.sin) * numpy.sin(numpy.asarray(self.freq) * t))
-
-    def describe(self) -> list[str]:
-        return [f"{a!r} + {b!r}*cos({w!r}*t) + {c!r}*sin({w!r}*t)"
-                for a, b, c, w in zip(self.offset, self.cos, self.sin, self.freq)]
 
 
 def forced_mean_shift(om: MpModel, u: TrigInput, t: object) -> mpmath.matrix:
