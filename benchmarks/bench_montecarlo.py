@@ -159,9 +159,9 @@ def inside(paths: int, pilot: int, check_seconds: float) -> None:
     for name, path in (("tanh1_inside", DERIV / "nonlinear" / "tanh1_inside.toml"), ("tanh3_inside", _tanh3_inside())):
         net = build_model(load_spec(path))
         for cv in (True, False):
-            def make(count: int, seed: int):
+            def make(count: int, seed: int, net=net, cv=cv):
                 engine = engine_for(net, engine="mc", order=2, paths=count, seed=seed, control_variate=cv)
-                engine.burn_in  # setup, not counted
+                _ = engine.burn_in  # setup, not counted
                 if engine.control:
                     engine.linear_chain(engine.dt).moments(2)
                 return engine

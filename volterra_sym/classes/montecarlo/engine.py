@@ -7,7 +7,9 @@ any chunking). Kernels R^(1), R^(2) come from likelihood-ratio weights of discre
 (:mod:`.series`), the driven mean from simulating the forced network itself. The network linearized
 about its stable fixed point, driven by the same noise, is the control variate (on by default for a
 nonlinear network; for a linear one it is the network itself and would return the closed forms).
-The method, its bias in dt and its variance are in docs/theory.md section 8.
+An input inside a nonlinear activation kicks along state-dependent directions (:mod:`.inside`):
+kernels, contact kernels (compositions with some j_i > 1) at one or two times, and series terms of
+any order. The method, its bias in dt and its variance are in docs/theory.md section 8 (8.1).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ DEFAULT_DT = 0.05
 DT_PER_RATE = 0.1
 #: impulses per path: a window of this many linearized relaxation times (and >= 2 burn-ins)
 DEFAULT_WINDOW_RELAXATIONS = 20.0
+#: kernels at one or two times (orders 1 and 2; with an input inside the activation any composition of
+#: at most two entries within the engine's order)
 MAX_KERNEL_ORDER = 2
 #: paths x steps x accumulated node values of one kernel call (about an hour)
 MAX_NODE_WORK = 2e11

@@ -30,8 +30,8 @@ from ...network import NumericSRNN
 from ...spec import X
 from .weights import NoiseWeights
 
-__all__ = ["InsideField", "InsideImpulses", "InsideLogWeights", "ConstantImpulses", "ConstantLogWeights",
-           "input_powers", "input_products", "exp_coefficients"]
+__all__ = ["ConstantImpulses", "ConstantLogWeights", "InsideField", "InsideImpulses", "InsideLogWeights",
+           "exp_coefficients", "input_powers", "input_products"]
 
 
 def input_products(C: numpy.ndarray, j: int) -> numpy.ndarray:
