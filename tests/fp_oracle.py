@@ -283,3 +283,137 @@ class FourierFokkerPlanck:
             k4 = rhs(s + h, state + h * k3)
             state = state + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         return np.array([eps**n * self.mean(state[n]) for n in range(order + 1)])
+
+class GeneralFokkerPlanck:
+    """The forward equation for ANY drift and noise (no potential needed), collocated as
+
+        L* rho = -sum_i d_i (F_i rho) + 1/2 sum_ij Sigma_ij d_i d_j rho
+
+    on an axis-aligned box in the network's own coordinates h: Chebyshev nodes with rho = 0 on the
+    walls. The stationary density solves L* rho = 0 with one equation replaced by the
+    normalisation (dense LU); kernels by dense scipy matrix exponentials (theory.md 3a). It shares
+    nothing with the grid engine (the Gaussian-weighted backward operator in whitened, rotated
+    coordinates; Taylor exponential actions; density as an adjoint eigenvector).
+    """
+
+    def __init__(self, spec, *, centre, half_widths, nodes: int):
+        model_h = spec.hidden
+        n = len(model_h)
+        self.n = n
+        axes, Ds, ws = [], [], []
+        for c, hw in zip(centre, half_widths):
+            D, x = cheb(nodes)
+            axes.append(c + hw * x)
+            Ds.append(D / hw)
+            ws.append(clenshaw_curtis(nodes) * hw)
+        eye = np.eye(nodes + 1)
+        full = [functools.reduce(np.kron, [Ds[d] if d == a else eye for d in range(n)]) for a in range(n)]
+        grid = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
+        weights = functools.reduce(np.multiply.outer, ws).ravel()
+        H = np.stack(grid)
+        x = sympy.Symbol("x", real=True)
+        a = sympy.lambdify(x, spec.activation_expr, modules="numpy")
+        W, b, G, C, sig = (np.array(M.evalf().tolist(), dtype=float) for M in (spec.W, spec.b, spec.Gamma, spec.C,
+                                                                                  spec.sigma))
+        if spec.activation == "linear":
+            F = (W - G) @ H + b
+        else:
+            F = -G @ H + a(W @ H + b)
+        Sigma = sig @ sig.T
+        Lstar = sum(-full[i] * F[i][None, :] for i in range(n))
+        for i in range(n):
+            for j in range(n):
+                if Sigma[i, j] != 0:
+                    Lstar = Lstar + 0.5 * Sigma[i, j] * (full[i] @ full[j])
+        inner = np.ones(len(grid[0]), dtype=bool)
+        for d in range(n):
+            inner &= (grid[d] != axes[d][0]) & (grid[d] != axes[d][-1])
+        self.inner = inner
+        self.L = Lstar[np.ix_(inner, inner)]
+        self.D = [Dd[np.ix_(inner, inner)] for Dd in full]
+        self.C = C
+        self.weights = weights[inner]
+        self.grid = [g[inner] for g in grid]
+        A = self.L.copy()
+        r = int(np.argmin(sum((g - c) ** 2 for g, c in zip(self.grid, centre))))
+        A[r] = self.weights
+        rhs = np.zeros(len(self.weights))
+        rhs[r] = 1.0
+        self.rho = np.linalg.solve(A, rhs)
+        self.f = [sympy.lambdify(model_h, f, modules="numpy") for f in spec.readout]
+        self._expm = {}
+
+    def values(self, func):
+        return np.broadcast_to(np.asarray(func(*self.grid), dtype=float), self.rho.shape)
+
+    def mean(self, v=None):
+        v = self.rho if v is None else v
+        return np.array([self.weights @ (self.values(f) * v) for f in self.f])
+
+    def expectation(self, func):
+        return float(self.weights @ (self.values(func) * self.rho))
+
+    def propagate(self, v, tau):
+        if tau not in self._expm:
+            self._expm[tau] = scipy.linalg.expm(self.L * tau)
+        return self._expm[tau] @ v
+
+    def input_adjoint(self, v, k):
+        return -sum(self.C[d, k] * (self.D[d] @ v) for d in range(self.n))
+
+    def kernel(self, lags, indices):
+        """R^(n)(lags) for input indices k_1..k_n (theory.md 3a), one value per output."""
+        v = self.rho
+        for tau, k in reversed(list(zip(lags, indices))):
+            v = self.propagate(self.input_adjoint(v, k), tau)
+        return self.mean(v)
+
+
+class DifferenceFokkerPlanck:
+    """Stationary density of ANY drift by second-order central differences of the forward equation on
+    an axis-aligned box in h (sparse LU, rho = 0 outside), with Richardson extrapolation in h^2 over
+    several grids: the independent route for three hidden units (dense Chebyshev is too slow there)."""
+
+    def __init__(self, spec, *, centre, half_widths, levels):
+        import scipy.sparse as sps
+        import scipy.sparse.linalg as spla
+
+        n = spec.n_hidden
+        x = sympy.Symbol("x", real=True)
+        a = sympy.lambdify(x, spec.activation_expr, modules="numpy")
+        W, b, G, sig = (np.array(M.evalf().tolist(), dtype=float) for M in (spec.W, spec.b, spec.Gamma, spec.sigma))
+        Sigma = sig @ sig.T
+        self.hidden = spec.hidden
+        self.solutions = []
+        for N in levels:
+            axes = [c - hw + np.arange(N) * 2 * hw / (N - 1) for c, hw in zip(centre, half_widths)]
+            steps = [ax[1] - ax[0] for ax in axes]
+            eye = sps.identity(N, format="csr")
+
+            def lift(mats):
+                return functools.reduce(lambda p, q: sps.kron(p, q, format="csr"), [mats.get(d, eye) for d in range(n)])
+
+            first = [sps.diags([-1.0, 1.0], [-1, 1], shape=(N, N)) / (2 * h) for h in steps]
+            second = [sps.diags([1.0, -2.0, 1.0], [-1, 0, 1], shape=(N, N)) / h**2 for h in steps]
+            grid = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")])
+            F = -G @ grid + a(W @ grid + b)
+            L = sum(-lift({i: first[i]}) @ sps.diags(F[i]) for i in range(n))
+            for i in range(n):
+                for j in range(n):
+                    if Sigma[i, j] != 0:
+                        L = L + 0.5 * Sigma[i, j] * (lift({i: second[i]}) if i == j else lift({i: first[i], j: first[j]}))
+            L = sps.csc_matrix(L)
+            r = int(np.argmin(((grid - np.asarray(centre)[:, None]) ** 2).sum(axis=0)))
+            keep = np.ones(grid.shape[1], dtype=bool)
+            keep[r] = False
+            rho = np.empty(grid.shape[1])
+            rho[keep] = spla.spsolve(sps.csc_matrix(L[keep][:, keep]), -L[keep][:, [r]].toarray().ravel())
+            rho[r] = 1.0
+            self.solutions.append((1.0 / (N - 1) ** 2, grid, rho / rho.sum()))
+
+    def expectation(self, expr):
+        """Richardson-extrapolated <expr>_inf from the last two grids, and the change from the previous pair."""
+        func = sympy.lambdify(self.hidden, expr, modules="numpy")
+        values = [(h2, float(mass @ np.broadcast_to(func(*grid), mass.shape))) for h2, grid, mass in self.solutions]
+        extrapolated = [(v2 * h1 - v1 * h2) / (h1 - h2) for (h1, v1), (h2, v2) in zip(values, values[1:])]
+        return extrapolated[-1], abs(extrapolated[-1] - extrapolated[-2])

@@ -33,6 +33,7 @@ def quadratic():
     kset = derive_kernels(build_model(load_spec(ROOT / "derivations" / "ou2_quadratic.toml")), order=2)
     return kset, numeric_kernels(kset)
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_coefficients_are_taylor_coefficients_of_the_kernels(quadratic) -> None:
     """For n <= 2, k in {0}^n and p_j <= 2:
@@ -104,6 +105,7 @@ def test_time_augmented_representation_reproduces_the_series(quadratic) -> None:
     unscaled = aug.weights(eps) @ augmented_feature(u, horizon, 6)
     np.testing.assert_allclose(scaled, unscaled, rtol=1e-12)
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_two_inputs_and_a_cubic_readout() -> None:
     spec = load_spec(ROOT / "derivations" / "ou3_cubic.toml")

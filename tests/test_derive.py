@@ -11,7 +11,7 @@ import scipy.linalg
 import sympy
 
 from conftest import DERIVATIONS
-from helpers import QUADRATIC, with_model, write_spec
+from helpers import with_model, write_spec
 from oracles import gaussian_expectation, system_from_spec
 from volterra_sym import build_model, derive_kernels, kernel_expression, kernel_values, load_spec, numeric_kernels
 from volterra_sym.cli.main import main

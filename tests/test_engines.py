@@ -33,6 +33,9 @@ CASES = [
     ("ou", DERIV / "ou2_tanh.toml", {}),
     ("gradient", DERIV / "nonlinear" / "tanh1_scalar.toml", {}),
     ("gradient", DERIV / "nonlinear" / "tanh1_inside.toml", {}),
+    ("grid", DERIV / "nonlinear" / "tanh1_scalar.toml", {}),
+    pytest.param(("grid", DERIV / "nonlinear" / "tanh2_nonreversible.toml", {}), marks=pytest.mark.slow),
+    pytest.param(("grid", DERIV / "nonlinear" / "tanh3.toml", {}), marks=pytest.mark.slow),
     ("linearized", DERIV / "nonlinear" / "tanh3.toml", {}),
     ("linearized", DERIV / "ou2_quadratic.toml", {}),
     ("mc", DERIV / "ou2_quadratic.toml", MC_OPTIONS),
@@ -40,6 +43,7 @@ CASES = [
     ("mc", DERIV / "nonlinear" / "tanh1_inside.toml", {**MC_OPTIONS, "burn_in": 20.0}),
 ]
 SIGMAS = 4.0
+NO_EXACT_ENGINE = ROOT / "tests" / "specs" / "tanh4.toml"  # four units, not gradient class
 
 
 def _u(m: int):
@@ -149,13 +153,25 @@ def test_driven_mean_agrees_with_the_series(engine):
     assert errors[1] < 1e-11 or 5 < errors[1] / max(errors[0], 1e-300) < 11, errors
 
 
+def test_stationary_sampler_is_none_or_seeded_draws(engine):
+    sampler = engine.stationary_sampler()
+    if sampler is None:
+        return
+    draws = sampler(numpy.random.default_rng(1), 64)
+    assert draws.shape == (64, engine.model.n_hidden) and numpy.all(numpy.isfinite(draws))
+    assert numpy.array_equal(draws, sampler(numpy.random.default_rng(1), 64))
+
+
 def test_the_registry_picks_the_first_exact_engine():
     assert EXACT_ENGINES[0] == "ou"
     assert engine_class(build_model(load_spec(DERIV / "ou3_cubic.toml"))).name == "ou"
     assert engine_class(build_model(load_spec(DERIV / "nonlinear" / "tanh1_scalar.toml"))).name == "gradient"
+    assert EXACT_ENGINES == ("ou", "gradient", "grid")
+    assert engine_class(build_model(load_spec(DERIV / "nonlinear" / "tanh3.toml"))).name == "grid"
+    assert engine_class(build_model(load_spec(DERIV / "nonlinear" / "tanh2_nonreversible.toml"))).name == "grid"
     with pytest.raises(NoEngineError) as err:
-        engine_class(build_model(load_spec(DERIV / "nonlinear" / "tanh3.toml")))
-    assert set(err.value.reasons) == set(EXACT_ENGINES)
+        engine_class(build_model(load_spec(NO_EXACT_ENGINE)))
+    assert set(err.value.reasons) == set(EXACT_ENGINES) and "1 to 3 hidden units" in err.value.reasons["grid"]
     with pytest.raises(DerivationError, match="does not apply"):
         engine_for(build_model(load_spec(DERIV / "ou3_cubic.toml")), engine="gradient")
     with pytest.raises(InputError, match="unknown engine"):

@@ -249,3 +249,33 @@ def test_monte_carlo_refuses_kernels_at_three_times(scalar):
     with pytest.raises(InputError, match="exceeds the derived order") as err:
         engine_for(scalar.model, engine="mc", order=2, **MC).kernel([0.1, 0.2], [2, 1])
     assert err.value.field == "composition"
+
+
+def test_generated_module_has_the_contact_terms(scalar, tmp_path):
+    """The committed module of tanh1_inside: its kernels (contact ones included) and series are the engine's,
+    and it passes the public conformance suite."""
+    from volterra_sym.codegen.conformance import check_generated_module
+    from volterra_sym.codegen.loader import load_generated
+
+    module = load_generated(ROOT / "derivations" / "nonlinear" / "tanh1_inside.py", spec=SCALAR)
+    assert module.INPUT_PLACEMENT == "activation"
+    for lags, composition in (([0.5], [1]), ([0.5], [2]), ([0.3, 0.5], [2, 1]), ([0.3, 0.5], [1, 2]),
+                              ([0.2, 0.4], [1, 1])):
+        np.testing.assert_allclose(module.kernel(sum(composition), *lags, composition=composition),
+                                   scalar.kernel(lags, composition).value, rtol=1e-7, atol=1e-9)
+    dt = 1e-3
+    times = np.arange(int(round(T / dt)) + 1) * dt
+    terms = module.series(_u(1)(times), dt, eps=1.0)[:, -1]
+    np.testing.assert_allclose(terms, scalar.series(_u(1), T, 1.0, tol=1e-12).terms, rtol=0, atol=1e-6)
+    check_generated_module(module, load_spec(SCALAR))
+
+
+def test_generated_ou_modules_have_zero_contact_kernels():
+    from volterra_sym.codegen.loader import load_generated
+
+    module = load_generated(ROOT / "derivations" / "ou3_cubic.py")
+    zero = module.kernel(2, [0.1, 0.3], composition=(2,))
+    assert zero.shape == (2, module.N_OUTPUTS, module.N_INPUTS, module.N_INPUTS) and not np.any(zero)
+    np.testing.assert_array_equal(module.kernel(2, 0.2, 0.4, composition=(1, 1)), module.kernel(2, 0.2, 0.4))
+    with pytest.raises(ValueError, match="summing to n"):
+        module.kernel(2, 0.2, composition=(1,))

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy
 import pytest
 
-from volterra_sym.classes.montecarlo.engine import MonteCarloEngine
 from volterra_sym.classes.montecarlo.kernels import kernel_plan
 from volterra_sym.classes.montecarlo.weights import hermite_terms, stencil_1d
 from volterra_sym.classes.registry import ENGINES, EXACT_ENGINES, engine_for
@@ -34,6 +33,9 @@ EXACT_CASES = [
     (DERIV / "ou2_quadratic.toml", {"paths": 1024, "seed": 11}),
     (DERIV / "nonlinear" / "tanh1_scalar.toml", {"paths": 1024, "seed": 11, "burn_in": 30.0}),
     pytest.param((DERIV / "nonlinear" / "tanh2_reversible.toml", {"paths": 2048, "seed": 11}), marks=pytest.mark.slow),
+    # the grid engine answers for this non-reversible network
+    pytest.param((DERIV / "nonlinear" / "tanh2_nonreversible.toml", {"paths": 2048, "seed": 11}),
+                 marks=pytest.mark.slow),
 ]
 LAGS_1 = [numpy.array([0.0, 0.3, 1.1])]
 LAGS_2 = [numpy.array([0.0, 0.4, 1.0]), numpy.array([0.0, 0.2, 0.6])]
@@ -216,7 +218,8 @@ def test_cli_refusals(capsys):
     assert main(["kernel", spec, "--order", "1", "--lags", "1", "--paths", "100"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "volterra-sym: error: --paths: applies to --engine mc only"
-    assert main(["kernel", spec, "--order", "1", "--lags", "1"]) == 2
+    four_units = str(Path(__file__).parent / "specs" / "tanh4.toml")  # beyond the grid engine
+    assert main(["kernel", four_units, "--order", "1", "--lags", "1"]) == 2
     err = capsys.readouterr().err
     assert "--engine mc" in err and "--linearize" in err and err.count("\n") == 1
     assert main(["generate", spec, "--engine", "mc"]) == 2

@@ -13,7 +13,7 @@ from oracles import ou_exact_mean
 
 from volterra_sym import build_model, derive_kernels, load_spec, numeric_kernels
 from volterra_sym.cli.main import main
-from volterra_sym.errors import DerivationError, InputError, SpecError
+from volterra_sym.errors import DerivationError, InputError
 from volterra_sym.model import linearize
 from volterra_sym.propagator import expm
 from volterra_sym.network import NumericSRNN, numeric_srnn, ou_transition, stationary_covariance
@@ -146,6 +146,7 @@ def test_result_is_frozen():
 
 # ------------------------------------------------------------------------------------ nonlinear
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_scalar_tanh_stationary_mean_reference(scalar_tanh):
     """Burn-in + Heun reproduce the invariant-density value <tanh(h)> of theory.md 5."""
@@ -155,6 +156,7 @@ def test_scalar_tanh_stationary_mean_reference(scalar_tanh):
     z = (result.mean[:, 0] - SCALAR_TANH_MEAN) / result.stderr[:, 0]
     assert numpy.abs(z).max() < 4, z
 
+@pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 
 def test_tanh3_start_is_stationary():
     """Without input, E f(h_t) does not drift: the burn-in reached the invariant law."""

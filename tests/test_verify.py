@@ -15,6 +15,7 @@ from helpers import QUADRATIC, write_spec
 from volterra_sym import build_model, derive_kernels, kernel_values, load_spec, numeric_kernels
 from volterra_sym.cli.main import main
 from volterra_sym.errors import InputError
+from volterra_sym.propagator import Propagator
 from volterra_sym.verification.oracles.gaussian_path import (
     TrigInput,
     correlation_kernel,
@@ -144,9 +145,8 @@ def test_reference_check_has_teeth(tmp_path, quadratic):
 
 
 def test_transposed_propagator_fails(quadratic):
-    wrong = dataclasses.replace(
-        quadratic, propagator=dataclasses.replace(quadratic.propagator, matrix=quadratic.propagator.matrix.T)
-    )
+    prop = quadratic.propagator  # a LazyPropagator: derived on first use
+    wrong = dataclasses.replace(quadratic, propagator=Propagator(prop.tau, prop.matrix.T, prop.method))
     report = verify_kernels(wrong, claims=["backward_vs_correlation", "series_vs_resummation"], **FAST)
     assert report.claim("backward_vs_correlation").status == "failed"
     assert report.claim("series_vs_resummation").status == "failed"

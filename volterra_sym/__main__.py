@@ -1,3 +1,4 @@
 from .cli.main import console
 
-console()
+if __name__ == "__main__":  # not when a spawned worker process re-imports the main module
+    console()

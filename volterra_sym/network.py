@@ -140,7 +140,7 @@ def numeric_srnn(model: SymbolicModel, params: Mapping[str, float] | None = None
     C = numeric_matrix(model.C, model, values)
     Sigma = numeric_matrix(model.Sigma, model, values)
     hidden = model.hidden
-    readout = tuple(sympy.lambdify(hidden, sympy.sympify(f).subs(subs), modules="numpy") for f in model.readout)
+    readout = tuple(sympy.lambdify(hidden, sympy.sympify(f).subs(subs), modules="numpy", docstring_limit=0) for f in model.readout)
     if model.affine:
         A = numeric_matrix(model.A, model, values)
         b = numeric_matrix(model.b, model, values)[:, 0]
@@ -161,7 +161,7 @@ def numeric_srnn(model: SymbolicModel, params: Mapping[str, float] | None = None
     b = numeric_matrix(spec.b, model, values)[:, 0]
     sigma = numeric_matrix(spec.sigma, model, values)
     act_expr = spec.activation_expr.subs(subs)
-    act = sympy.lambdify([X], act_expr, modules="numpy")
+    act = sympy.lambdify([X], act_expr, modules="numpy", docstring_limit=0)
 
     def activation(z: numpy.ndarray) -> numpy.ndarray:  # a writable array of z's shape
         v = numpy.asarray(act(z), dtype=numpy.float64)

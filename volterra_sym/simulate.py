@@ -32,20 +32,24 @@ Schemes
 
 Stationary start for a nonlinear activation
 -------------------------------------------
-rho_inf is not known in closed form, so paths start from the Gaussian law of the network
-linearized about its stable fixed point h* (:func:`volterra_sym.model.linearize`), N(h*, S_lin),
+Where the invariant law is known, the caller passes an exact sampler of it, ``start=`` (an engine's
+``Engine.stationary_sampler()``, e.g. the gradient class's density sampled on a fine grid): the
+paths start there and there is no burn-in. Otherwise rho_inf is not known, so paths start from the
+Gaussian law of the network linearized about its stable fixed point h*
+(:func:`volterra_sym.model.linearize`), N(h*, S_lin),
 and run unforced (eps = 0) with the chosen scheme and dt for a burn-in time before the input starts
 at t = 0. The linearized relaxation time ``tau_lin = 1 / min_i |Re lambda_i(A_lin)|`` alone is not a
 safe burn-in: where the nonlinearity weakens the restoring drift (a flat stretch of F), the network
 forgets its start several times more slowly (the scalar tanh network of theory.md 5 takes ~3
 tau_lin per e-fold). The burn-in is therefore measured, by synchronous coupling: a pilot of
-:data:`BLOCK` pairs, one copy started from N(h*, S_lin) and the other from its mirrored, twice
+:data:`BLOCK` pairs (fewer for fewer paths: min(BLOCK, max(paths, 256)), so its cost is
+proportional to the paths asked for), one copy started from N(h*, S_lin) and the other from its mirrored, twice
 wider image h* - 2 (h - h*), is driven by the same noise; the burn-in is the first multiple of
 tau_lin / 2 at which the mean distance of the pairs, in units of the stationary standard
 deviations sqrt(S_lin,ii), is below :data:`BURN_IN_TOL` (1e-4), and at least
 ``BURN_IN_MIN_RELAXATIONS * tau_lin``. Two starts that far apart having coalesced means the initial
-law is forgotten to that level (the pilot has its own random stream and does not depend on
-``paths`` or the chunking). A network that does not coalesce within ``BURN_IN_MAX_RELAXATIONS *
+law is forgotten to that level (the pilot has its own random stream and does not depend on the
+chunking or the workers). A network that does not coalesce within ``BURN_IN_MAX_RELAXATIONS *
 tau_lin`` (e.g. several wells, between which the pairs stay apart) gets that cap and a
 RuntimeWarning; pass ``burn_in`` explicitly then. Without a stable fixed point the start is
 N(0, S_Gamma) (the law of the linear part -Gamma h) and tau_lin comes from -Gamma. A linear model
@@ -58,7 +62,10 @@ state, burn-in, run) from ``numpy.random.default_rng(SeedSequence(seed).spawn(..
 statistics (mean, sum of squared deviations) are kept per block and combined in block order at the
 end. Chunking only decides how many blocks advance together, so the numbers do not depend on the
 chunk size (``chunk_size``); memory is O(chunk_size * n * len(eps)) whatever the number of paths, and the
-per-block statistics are O(paths / BLOCK * recorded times * outputs). Several eps values are run
+per-block statistics are O(paths / BLOCK * recorded times * outputs). The chunks are pure tasks
+(:mod:`volterra_sym.pathchunks`): given a Dask ``client`` they run on its workers
+(:func:`volterra_sym.parallel.map_chunks`) and the numbers are bit-identical to the serial run.
+Several eps values are run
 on the same noise (common random numbers), which makes the pathwise differences
 f(h^eps_t) - f(h^0_t) (:func:`simulate_responses`) far less noisy than two independent runs.
 """
@@ -68,14 +75,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy
 
 from .errors import InputError
 from .model import SymbolicModel
 from .network import NumericSRNN, numeric_srnn
-from .progress import progress_bar
-from .stepping import BLOCK, BURN_IN_TOL, MAX_STEPS, Stepper, check_finite, coupled_burn_in, start_law
+from .parallel import map_chunks
+from .pathchunks import PathPlan, StartSampler, simulate_chunk
+from .stepping import BLOCK, BURN_IN_TOL, MAX_STEPS, Stepper, coupled_burn_in, start_law
 
 __all__ = [
     "BLOCK",
@@ -92,7 +101,13 @@ SCHEMES = ("auto", "exact", "heun", "euler")
 DEFAULT_DT = 0.01
 DT_PER_RATE = 0.1
 MAX_PATHS = 10**9
-MAX_PATH_STEPS = 4 * 10**10  # paths x steps x amplitudes of one call
+#: paths x (steps + burn-in steps) x amplitudes of one call: ~1-2 minutes at the measured 0.8-1.5e7
+#: path-steps per second (3-unit network); a longer run is refused before it starts
+MAX_PATH_STEPS = 10**9
+#: largest |eps| (the forcing eps C u must stay far from overflow)
+MAX_EPS = 1e100
+#: explicit schemes: dt x fastest linearized rate above this is refused (5x the default step)
+MAX_DT_RATE = 0.5
 _DEFAULT_CHUNK = 16 * BLOCK
 _MAX_RECORDED = 1000
 
@@ -157,19 +172,33 @@ class ResponseEstimate:
 def _check_args(t: float, eps: numpy.ndarray, paths: int, seed: int, dt: float | None) -> None:
     if not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
         raise InputError(f"time {t!r} must be finite and >= 0", field="t")
-    if not numpy.all(numpy.isfinite(eps)):
-        raise InputError(f"eps {eps.tolist()} must be finite", field="eps")
+    if not numpy.all(numpy.isfinite(eps)) or numpy.any(numpy.abs(eps) > MAX_EPS):
+        raise InputError(f"eps {eps.tolist()} must be finite, |eps| <= {MAX_EPS:g}", field="eps")
     if isinstance(paths, bool) or not isinstance(paths, (int, numpy.integer)) or not 2 <= paths <= MAX_PATHS:
         raise InputError(f"{paths!r} paths: give an integer in 2..{MAX_PATHS}", field="paths")
     if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
         raise InputError(f"seed {seed!r} must be a non-negative integer", field="seed")
     if dt is not None and (not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0):
         raise InputError(f"time step {dt!r} must be finite and > 0", field="dt")
+    if dt is not None and t > 0 and dt > t:
+        raise InputError(f"time step {dt:g} is longer than the horizon t = {t:g}", field="dt")
+
+
+def _check_sampler(start: StartSampler, n: int, seed: int) -> None:
+    """A start sampler gives finite states of shape (size, n) (probed on a stream of its own)."""
+    probe = numpy.asarray(start(numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(2**32 - 2,))), 2))
+    if probe.shape != (2, n) or not numpy.all(numpy.isfinite(probe)):
+        raise InputError(f"the start sampler must return finite states of shape (size, {n}), got shape {probe.shape}",
+                         field="start")
 
 
 def _grid(t: float, dt: float | None, net: NumericSRNN) -> tuple[int, float]:
     target = dt if dt is not None else min(DEFAULT_DT, DT_PER_RATE / max(net.fastest_rate, 1e-300))
-    steps = max(1, math.ceil(t / target - 1e-9)) if t > 0 else 0
+    ratio = t / target if t > 0 else 0.0
+    if not ratio <= MAX_STEPS:  # also inf and nan
+        raise InputError(f"t / dt = {ratio:.3g} steps exceeds the limit {MAX_STEPS}; use a larger dt or a shorter t",
+                         field="dt" if dt is not None else "t")
+    steps = max(1, math.ceil(ratio - 1e-9)) if t > 0 else 0
     if steps > MAX_STEPS:
         raise InputError(f"t / dt = {steps} steps exceeds the limit {MAX_STEPS}; use a larger dt", field="dt")
     return steps, (t / steps if steps else (target if dt is None else dt))
@@ -190,6 +219,8 @@ def _run(
     chunk_size: int | None,
     differences: bool,
     progress: bool,
+    start: StartSampler | None = None,
+    client: Any = None,
 ) -> dict:
     _check_args(t, eps, paths, seed, dt)
     if scheme not in SCHEMES:
@@ -199,11 +230,15 @@ def _run(
     if scheme == "exact" and not net.affine:
         raise InputError("the exact OU transition needs a linear activation; use heun or euler", field="scheme")
     steps, dt = _grid(float(t), dt, net)
+    if scheme != "exact" and dt * net.fastest_rate > MAX_DT_RATE:
+        raise InputError(f"time step {dt:g} x fastest rate {net.fastest_rate:.3g} = {dt * net.fastest_rate:.3g} exceeds "
+                         f"{MAX_DT_RATE:g}: the {scheme} scheme is inaccurate or unstable there; use a smaller dt",
+                         field="dt")
     work = int(paths) * max(steps, 1) * len(eps)
     if work > MAX_PATH_STEPS:
         raise InputError(
             f"{paths} paths x {steps} steps x {len(eps)} amplitude(s) = {work:.3g} path-steps exceeds the budget "
-            f"{MAX_PATH_STEPS:.0e} (about an hour at 1e7 path-steps/s); use fewer paths or a larger dt",
+            f"{MAX_PATH_STEPS:.0e} (a minute or two at 1e7 path-steps/s); use fewer paths or a larger dt",
             field="paths",
         )
     if record_every is None:
@@ -227,14 +262,16 @@ def _run(
             raise InputError("the input is not finite on the simulated time grid", field="inputs")
 
     stepper = Stepper(net, scheme, dt, drive, eps)
-    centre, start = start_law(net)
+    centre, start_root = start_law(net)
+    if start is not None and not callable(start):
+        raise InputError("start must be a callable (rng, size) -> states of shape (size, n)", field="start")
     if net.affine:
         if burn_in not in (None, 0, 0.0):
             raise InputError("a linear network starts exactly in its stationary law; burn_in must be 0 or None",
                              field="burn_in")
         burn_steps = 0
     elif burn_in is None:
-        burn_steps = coupled_burn_in(net, stepper, centre, start, dt, seed)
+        burn_steps = 0 if start is not None else coupled_burn_in(net, stepper, centre, start_root, dt, seed, paths)
     else:
         if isinstance(burn_in, bool) or not isinstance(burn_in, (int, float)) or not math.isfinite(burn_in) \
                 or burn_in < 0:
@@ -243,81 +280,38 @@ def _run(
         if burn_steps > MAX_STEPS:
             raise InputError(f"burn-in of {burn_in:g} needs {burn_steps} steps of {dt:g} (limit {MAX_STEPS})",
                              field="dt")
+    if start is not None:
+        _check_sampler(start, net.n_hidden, seed)
 
-    n, k, p = net.n_hidden, len(eps), net.n_outputs
+    work = int(paths) * (max(steps, 1) + burn_steps) * len(eps)
+    if work > MAX_PATH_STEPS:
+        raise InputError(
+            f"{paths} paths x ({steps} steps + {burn_steps} burn-in steps) x {len(eps)} amplitude(s) = {work:.3g} "
+            f"path-steps exceeds the budget {MAX_PATH_STEPS:.0e}; use fewer paths or a larger dt", field="paths")
     if chunk_size is None:
         chunk_size = _DEFAULT_CHUNK
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError(f"chunk_size {chunk_size!r} must be a positive integer", field="chunk_size")
     blocks_per_chunk = max(1, chunk_size // BLOCK)
-    n_blocks = -(-paths // BLOCK)
-    sizes = [BLOCK] * (paths // BLOCK) + ([paths % BLOCK] if paths % BLOCK else [])
-    seeds = numpy.random.SeedSequence(seed).spawn(n_blocks)
-    chunks: list[list[int]] = []
     full = paths // BLOCK
-    for first in range(0, full, blocks_per_chunk):
-        chunks.append(list(range(first, min(full, first + blocks_per_chunk))))
-    if full < n_blocks:
-        chunks.append([full])  # the partial block runs alone (rectangular arrays)
+    chunks = [tuple(range(first, min(full, first + blocks_per_chunk))) for first in range(0, full, blocks_per_chunk)]
+    if paths % BLOCK:
+        chunks.append((full,))  # the partial block runs alone (rectangular arrays)
+    sizes = [BLOCK] * full + ([paths % BLOCK] if paths % BLOCK else [])
 
-    n_rec = len(recorded)
-    block_mean = numpy.empty((n_blocks, k, n_rec, p))
-    block_m2 = numpy.empty_like(block_mean)
-    diff_mean = numpy.empty_like(block_mean) if differences else None
-    diff_m2 = numpy.empty_like(block_mean) if differences else None
-
-    offset = net.mu if scheme == "exact" else None  # the exact scheme steps h - mu
-    bar = progress_bar(len(chunks) * (steps + burn_steps), enabled=progress, desc="simulate", unit="step")
-    try:
-        for chunk in chunks:
-            gens = [numpy.random.default_rng(seeds[j]) for j in chunk]
-            s = sizes[chunk[0]]
-            nb = len(chunk)
-
-            def normals(r: int) -> numpy.ndarray:
-                z = numpy.empty((nb, r, s))
-                for a, g in enumerate(gens):
-                    g.standard_normal(out=z[a])
-                return z
-
-            z0 = normals(n)
-            h = start @ z0 if scheme == "exact" else centre[:, None] + start @ z0
-            with numpy.errstate(all="ignore"):
-                for i in range(burn_steps):
-                    h = stepper.step(h, i, normals(stepper.noise_dim), forced=False)
-                    bar.update(1)
-            check_finite(h, "burn-in")
-            h = numpy.broadcast_to(h, (k, nb, n, s))
-
-            def record(state: numpy.ndarray, slot: int) -> None:
-                with numpy.errstate(all="ignore"):
-                    values = net.output(state + offset[:, None] if offset is not None else state)
-                for q, v in enumerate(values):  # v: (k, nb, s)
-                    mean = v.mean(axis=-1)
-                    block_mean[chunk, :, slot, q] = mean.T
-                    block_m2[chunk, :, slot, q] = ((v - mean[..., None]) ** 2).sum(axis=-1).T
-                    if differences:
-                        d = v - v[:1]
-                        dm = d.mean(axis=-1)
-                        diff_mean[chunk, :, slot, q] = dm.T
-                        diff_m2[chunk, :, slot, q] = ((d - dm[..., None]) ** 2).sum(axis=-1).T
-
-            record(h, 0)
-            with numpy.errstate(all="ignore"):
-                for i in range(steps):
-                    h = stepper.step(h, i, normals(stepper.noise_dim))
-                    if i + 1 in record_slot:
-                        check_finite(h, f"t = {(i + 1) * dt:g}")
-                        record(h, record_slot[i + 1])
-                    bar.update(1)
-    finally:
-        bar.close()
-
+    plan = PathPlan(net=net, stepper=stepper, centre=centre, start=start_root, sampler=start, burn_steps=burn_steps,
+                    steps=steps, record_slot=record_slot, n_recorded=len(recorded), paths=paths, seed=seed, dt=dt,
+                    differences=differences)
+    results = map_chunks(simulate_chunk, plan, chunks, client=client, progress=progress, desc="simulate",
+                         units=lambda chunk: steps + burn_steps, unit="step")
+    block_mean = numpy.concatenate([r.mean for r in results])
+    block_m2 = numpy.concatenate([r.m2 for r in results])
     counts = numpy.array(sizes, dtype=numpy.float64)
     mean, stderr = _combine(block_mean, block_m2, counts)
     out = {"times": times, "mean": mean, "stderr": stderr, "dt": dt, "scheme": scheme, "burn_in": burn_steps * dt}
     if differences:
-        out["response"], out["response_stderr"] = _combine(diff_mean, diff_m2, counts)
+        out["response"], out["response_stderr"] = _combine(numpy.concatenate([r.diff_mean for r in results]),
+                                                            numpy.concatenate([r.diff_m2 for r in results]), counts)
     return out
 
 
@@ -345,6 +339,8 @@ def simulate_responses(
     burn_in: float | None = None,
     chunk_size: int | None = None,
     progress: bool = False,
+    start: StartSampler | None = None,
+    client: Any = None,
 ) -> ResponseEstimate:
     """Simulate several input amplitudes on common random numbers (see :func:`simulate`).
 
@@ -359,7 +355,7 @@ def simulate_responses(
     net = model if isinstance(model, NumericSRNN) else numeric_srnn(model, params)
     out = _run(net, u, t=t, eps=eps_arr, paths=int(paths) if isinstance(paths, numpy.integer) else paths,
                seed=seed, dt=dt, scheme=scheme, record_every=record_every, burn_in=burn_in, chunk_size=chunk_size,
-               differences=True, progress=progress)
+               differences=True, progress=progress, start=start, client=client)
     return ResponseEstimate(times=out["times"], eps=eps_arr, mean=out["mean"], stderr=out["stderr"],
                             response=out["response"], response_stderr=out["response_stderr"], paths=paths,
                             dt=out["dt"], seed=seed, scheme=out["scheme"], burn_in=out["burn_in"])
@@ -380,6 +376,8 @@ def simulate(
     burn_in: float | None = None,
     chunk_size: int | None = None,
     progress: bool = False,
+    start: StartSampler | None = None,
+    client: Any = None,
 ) -> SimulationResult:
     """Monte-Carlo estimate of the mean output E f(h_s), 0 <= s <= t, from the stationary law.
 
@@ -413,6 +411,12 @@ def simulate(
         Paths advanced together (rounded down to a multiple of :data:`BLOCK`); memory only.
     progress : bool
         Show a tqdm bar on stderr.
+    start : callable, optional
+        ``start(rng, size) -> (size, n)``: exact draws from the network's invariant law (e.g. an
+        engine's ``stationary_sampler()``); the paths start there and need no burn-in.
+    client : dask.distributed.Client, optional
+        Run the chunks as Dask tasks (:func:`volterra_sym.parallel.map_chunks`); the numbers are
+        bit-identical to the serial run.
 
     Returns
     -------
@@ -424,7 +428,7 @@ def simulate(
     net = model if isinstance(model, NumericSRNN) else numeric_srnn(model, params)
     out = _run(net, u, t=t, eps=numpy.array([eps_value]), paths=int(paths) if isinstance(paths, numpy.integer)
                else paths, seed=seed, dt=dt, scheme=scheme, record_every=record_every, burn_in=burn_in,
-               chunk_size=chunk_size, differences=False, progress=progress)
+               chunk_size=chunk_size, differences=False, progress=progress, start=start, client=client)
     return SimulationResult(times=out["times"], mean=out["mean"][0], stderr=out["stderr"][0], paths=paths,
                             dt=out["dt"], seed=seed, eps=eps_value, scheme=out["scheme"], burn_in=out["burn_in"])
 

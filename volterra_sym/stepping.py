@@ -26,6 +26,10 @@ BURN_IN_TOL = 1e-4
 BURN_IN_MIN_RELAXATIONS = 5.0
 BURN_IN_MAX_RELAXATIONS = 500.0
 MAX_STEPS = 10**7
+#: fewest coupled pairs of the burn-in pilot
+PILOT_MIN = 256
+#: path-steps of the burn-in pilot (2 x BLOCK paths): its step count is capped by this too
+PILOT_PATH_STEPS = 2 * 10**8
 
 
 class Stepper:
@@ -83,22 +87,25 @@ def start_law(net: NumericSRNN) -> tuple[numpy.ndarray, numpy.ndarray]:
 
 
 def coupled_burn_in(net: NumericSRNN, stepper: Stepper, centre: numpy.ndarray, start: numpy.ndarray,
-                     dt: float, seed: int) -> int:
-    """Burn-in steps from synchronous coupling of two unforced copies (module docstring)."""
+                     dt: float, seed: int, paths: int = BLOCK) -> int:
+    """Burn-in steps from synchronous coupling of two unforced copies (module docstring of
+    :mod:`volterra_sym.simulate`): min(BLOCK, max(paths, PILOT_MIN)) pairs, so the pilot costs at
+    most twice the run's own burn-in (or 2 PILOT_MIN paths)."""
+    pairs = int(min(BLOCK, max(paths, PILOT_MIN)))
     tau = net.relaxation_time
     check = max(1, round(0.5 * tau / dt))
     min_steps = math.ceil(BURN_IN_MIN_RELAXATIONS * tau / dt)
-    max_steps = min(MAX_STEPS, math.ceil(BURN_IN_MAX_RELAXATIONS * tau / dt))
+    max_steps = min(MAX_STEPS, math.ceil(BURN_IN_MAX_RELAXATIONS * tau / dt), PILOT_PATH_STEPS // (2 * BLOCK))
     # a child key no block uses (blocks are 0, 1, 2, ...): the pilot does not depend on paths
     rng = numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(2**32 - 1,)))
     scale = numpy.sqrt(numpy.diag(start @ start.T))[:, None]
     scale = numpy.where(scale > 0, scale, 1.0)  # a unit the noise does not reach: absolute distance
-    z = start @ rng.standard_normal((1, net.n_hidden, BLOCK))
+    z = start @ rng.standard_normal((1, net.n_hidden, pairs))
     a, b = centre[:, None] + z, centre[:, None] - 2 * z
     r = stepper.noise_dim
     with numpy.errstate(all="ignore"):
         for i in range(1, max_steps + 1):
-            noise = rng.standard_normal((1, r, BLOCK))
+            noise = rng.standard_normal((1, r, pairs))
             a = stepper.step(a, 0, noise, forced=False)
             b = stepper.step(b, 0, noise, forced=False)
             if i % check == 0 or i == max_steps:
@@ -107,7 +114,7 @@ def coupled_burn_in(net: NumericSRNN, stepper: Stepper, centre: numpy.ndarray, s
                 distance = float((numpy.abs(a - b) / scale).mean(axis=-1).max())
                 if distance <= BURN_IN_TOL and i >= min_steps:
                     return i
-    warnings.warn(f"burn-in capped at {max_steps * dt:g} ({BURN_IN_MAX_RELAXATIONS:g} linearized relaxation "
+    warnings.warn(f"burn-in capped at {max_steps * dt:g} ({max_steps * dt / tau:.3g} linearized relaxation "
                   f"times): coupled copies are still {distance:.2g} s.d. apart, the start may not be "
                   "stationary (several wells?); pass burn_in explicitly", RuntimeWarning, stacklevel=4)
     return max_steps

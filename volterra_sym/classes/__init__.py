@@ -3,6 +3,8 @@
 * :mod:`.ou` - linear activation (Ornstein-Uhlenbeck): closed forms of every order;
 * :mod:`.gradient` - nonlinear networks with a gradient drift and isotropic noise: the symbolic
   invariant density and a Fourier spectral method;
+* :mod:`.grid` - any drift with non-degenerate noise and 1-3 hidden units: the Fokker-Planck operator
+  on a grid (no closed form of the density needed);
 * :mod:`.linearized` - any network, linearized about its stable fixed point (an approximation).
 """
 

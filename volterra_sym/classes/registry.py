@@ -7,27 +7,45 @@ estimates with standard errors) are used only when asked for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+import importlib
+from collections.abc import Iterator, Mapping
 
 from ..errors import DerivationError, InputError
 from ..model import SymbolicModel
 from .engine import Engine
-from .gradient.engine import GradientEngine
-from .linearized import LinearizedEngine
-from .montecarlo.engine import MonteCarloEngine
-from .ou.engine import OUEngine
 
 __all__ = ["ENGINES", "EXACT_ENGINES", "NoEngineError", "engine_class", "engine_for"]
 
-ENGINES: Mapping[str, type[Engine]] = MappingProxyType({
-    OUEngine.name: OUEngine,
-    GradientEngine.name: GradientEngine,
-    LinearizedEngine.name: LinearizedEngine,
-    MonteCarloEngine.name: MonteCarloEngine,
+
+
+class _Engines(Mapping):
+    """name -> engine class, each module imported on first use (a query on a linear network never
+    loads the gradient class's SymPy machinery)."""
+
+    def __init__(self, where: Mapping[str, tuple[str, str]]):
+        self._where = dict(where)
+
+    def __getitem__(self, name: str) -> type[Engine]:
+        module, cls = self._where[name]
+        return getattr(importlib.import_module(module, __package__), cls)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+#: engine name -> (module relative to this package, class); the class's ``name`` is the key
+ENGINES: Mapping[str, type[Engine]] = _Engines({
+    "ou": (".ou.engine", "OUEngine"),
+    "gradient": (".gradient.engine", "GradientEngine"),
+    "grid": (".grid.engine", "GridEngine"),
+    "linearized": (".linearized", "LinearizedEngine"),
+    "mc": (".montecarlo.engine", "MonteCarloEngine"),
 })
-#: the default: the first of these that applies
-EXACT_ENGINES = (OUEngine.name, GradientEngine.name)
+#: the default: the first of these that applies (closed forms, then the symbolic density, then the grid)
+EXACT_ENGINES = ("ou", "gradient", "grid")
 
 
 class NoEngineError(DerivationError):

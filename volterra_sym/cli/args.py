@@ -17,11 +17,12 @@ from .. import __version__
 from ..errors import InputError, SpecError, VolterraSymError
 
 __all__ = ["PROG", "Parser", "add_command", "add_spec", "add_params", "add_engine", "add_json", "add_seed",
-           "add_mc_options", "jsonable", "add_input", "params", "parse_floats", "emit_json", "load_model", "engine_from", "input_from",
+           "add_mc_options", "jsonable", "add_input", "add_cluster", "cluster_from", "params", "parse_floats",
+           "emit_json", "require_finite", "load_model", "engine_from", "input_from",
            "error_line"]
 
 PROG = "volterra-sym"
-ENGINE_NAMES = ("ou", "gradient", "linearized", "mc")
+ENGINE_NAMES = ("ou", "gradient", "grid", "linearized", "mc")
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,8 +59,9 @@ def add_params(p: argparse.ArgumentParser) -> None:
 def add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINE_NAMES, default=None,
                    help="engine computing the kernels (default: the exact engine that applies: ou for a linear "
-                        "activation, gradient for a reversible nonlinear network); mc: Monte-Carlo estimates with "
-                        "standard errors for any network")
+                        "activation, gradient for a reversible nonlinear network, grid for any network of up to 3 "
+                        "hidden units with noise on every unit); mc: Monte-Carlo estimates with standard errors for "
+                        "any network")
     p.add_argument("--linearize", action="store_true",
                    help="linearize a nonlinear network about its stable fixed point (same as --engine linearized)")
 
@@ -81,6 +83,23 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 def add_seed(p: argparse.ArgumentParser, what: str = "random seed (same seed, same numbers)") -> None:
     p.add_argument("--seed", type=int, default=0, help=f"{what} (default 0)")
+
+
+def add_cluster(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` (a local Dask cluster) and ``--scheduler ADDRESS`` (a running one)."""
+    g = p.add_argument_group("scale out on Dask (pip install 'volterra-sym[dask]'); the numbers are those of the "
+                             "serial run")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run the chunks of paths on a local cluster of N worker processes")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run them on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786")
+
+
+def cluster_from(args: argparse.Namespace):
+    """A context manager giving the Dask client of ``--workers``/``--scheduler``, or ``None`` (serial)."""
+    from ..parallel import open_client
+
+    return open_client(workers=args.workers, scheduler=args.scheduler)
 
 
 def add_input(p: argparse.ArgumentParser, *, t_help: str = "observation time", t_required: bool = True,
@@ -115,6 +134,16 @@ def emit_json(data: Mapping[str, Any]) -> None:
     except ValueError as err:
         raise InputError("the result is not finite (arguments out of range)") from err
     print(text)
+
+
+def require_finite(*values: Any, what: str = "the result") -> None:
+    """Refuse to print a NaN or an infinity (text output; :func:`emit_json` refuses them too)."""
+    import numpy
+
+    for value in values:
+        array = numpy.asarray(value, dtype=numpy.float64)
+        if not numpy.all(numpy.isfinite(array)):
+            raise InputError(f"{what} is not finite (arguments out of range)")
 
 
 def load_model(args: argparse.Namespace):

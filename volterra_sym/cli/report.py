@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .args import add_command, add_json, add_params, add_seed, add_spec, emit_json, params, parse_floats
+from .args import (add_cluster, add_command, add_json, add_params, add_seed, add_spec, cluster_from, emit_json, params,
+                   parse_floats)
 
 __all__ = ["add_parsers"]
 
@@ -43,6 +44,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--times", type=int, default=41, help="points of the time grid on [0, T] (default 41)")
     add_params(p)
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
+    add_cluster(p)
     add_json(p)
     p.set_defaults(run=run_report)
 
@@ -71,9 +73,10 @@ def run_report(args: argparse.Namespace) -> int:
     out_dir = check_output_folder(args.output, create=True)
     eps_list = parse_floats(args.eps_list, "eps_list")
     error_eps = parse_floats(args.error_eps, "error_eps") if args.error_eps else None
-    report = build_report(args.spec, args.input, eps_list=eps_list, t=args.t, paths=args.paths, seed=args.seed,
-                          dt=args.dt, params=params(args), order=args.order, n_times=args.times,
-                          error_eps=error_eps, engine=args.engine, progress=sys.stderr.isatty())
+    with cluster_from(args) as client:
+        report = build_report(args.spec, args.input, eps_list=eps_list, t=args.t, paths=args.paths, seed=args.seed,
+                              dt=args.dt, params=params(args), order=args.order, n_times=args.times,
+                              error_eps=error_eps, engine=args.engine, progress=sys.stderr.isatty(), client=client)
     written, drawn = write_report(report, out_dir, figures=not args.no_figures)
     if not drawn and not args.no_figures:
         print(f"volterra-sym: matplotlib is not installed: figures skipped, tables written; "
@@ -84,7 +87,7 @@ def run_report(args: argparse.Namespace) -> int:
         emit_json({"engine": report.engine, "linearized": report.linearized, "written": [str(w) for w in written],
                    "figures": drawn, "truncation_reference": T.kind,
                    "slopes": [[None if not numpy.isfinite(s) else float(s) for s in row] for row in T.slopes.T],
-                   "max_abs_z": None if z is None else float(numpy.abs(z).max()),
+                   "max_abs_z": None if z is None or not numpy.isfinite(z).any() else float(numpy.nanmax(numpy.abs(z))),
                    **_mc_summary(report)})
         return 0
     print(f"wrote {len(written)} files to {out_dir}/ (report.md)")
@@ -96,7 +99,9 @@ def run_report(args: argparse.Namespace) -> int:
     for q in range(report.spec.n_outputs):
         slopes = ", ".join(f"N={N}: {fmt(T.slopes[a, q], 3)}" for a, N in enumerate(T.orders))
         print(f"  f{q + 1}: truncation-error slopes ({T.kind} reference) {slopes}")
-    if z is not None:
+    if z is not None and numpy.isfinite(z).any():
         print(f"  Monte Carlo vs the exact all-order mean output ({report.engine} engine): "
-              f"max |z| = {numpy.abs(z).max():.2f}")
+              f"max |z| = {numpy.nanmax(numpy.abs(z)):.2f}")
+    for note in report.mean_output.exact_refused:
+        print(f"  no exact all-order mean output at {note}")
     return 0

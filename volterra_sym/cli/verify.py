@@ -11,6 +11,10 @@ from .args import (add_command, add_engine, add_json, add_mc_options, add_params
 __all__ = ["add_parsers"]
 
 DEFAULT_MC_PATHS = 20_000
+#: engines whose claim set has a Monte-Carlo claim
+MC_ENGINES = ("gradient", "grid")
+#: checked before any work (the claim's simulation would refuse more only after the spectral build)
+MAX_MC_PATHS = 10**6
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +42,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", action="store_true",
                    help="also write the oracle values to <spec stem>.reference.toml beside the spec (OU engine)")
     p.add_argument("--mc-paths", type=int, default=None, metavar="P",
-                   help=f"gradient engine: paths of the monte_carlo claim (default {DEFAULT_MC_PATHS}; 0 skips it)")
+                   help=f"gradient and grid engines: paths of the monte_carlo claim (default {DEFAULT_MC_PATHS}; "
+                        "0 skips it)")
     p.set_defaults(run=run_verify)
 
 
@@ -49,13 +54,16 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.order is not None and args.order < 0:
         raise InputError("must be >= 0", field="order")
     check_options(args.dps, args.samples, args.seed)
+    if args.mc_paths is not None and not (args.mc_paths == 0 or 100 <= args.mc_paths <= MAX_MC_PATHS):
+        raise InputError(f"{args.mc_paths}: give 0 (skip the Monte-Carlo claim) or 100..{MAX_MC_PATHS} paths",
+                         field="mc_paths")
     engine = engine_from(args, order=args.order)
     options = {"dps": args.dps, "samples": args.samples, "seed": args.seed}
     if args.mc_paths is not None:
-        if engine.name != "gradient":
+        if engine.name not in MC_ENGINES:
             raise InputError(f"the {engine.name} engine's claims have no Monte-Carlo claim", field="mc_paths")
         options["mc_paths"] = args.mc_paths
-    elif engine.name == "gradient":
+    elif engine.name in MC_ENGINES:
         options["mc_paths"] = DEFAULT_MC_PATHS
     written = None
     if args.record:

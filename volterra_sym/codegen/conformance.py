@@ -8,8 +8,9 @@ signatures, broadcasting and float64 output, clear errors for bad arguments, and
 the engine's own float64 evaluation (:func:`~volterra_sym.evaluate.kernel_values` and
 :func:`~volterra_sym.series.series_terms`; for a gradient-class module generated from a nonlinear
 spec, :func:`~volterra_sym.spectral.spectral_kernel_values` and
-:func:`~volterra_sym.spectral.spectral_series`, within the module's own TOLERANCE, and a
-ValueError for parameter values other than the embedded defaults). Failures raise
+:func:`~volterra_sym.spectral.spectral_series`, within the module's own TOLERANCE; for a grid-engine
+module, the :class:`~volterra_sym.classes.grid.engine.GridEngine` to rounding; and a ValueError for
+parameter values other than the embedded defaults). Failures raise
 ``AssertionError`` naming the check.
 """
 
@@ -88,6 +89,7 @@ def check_generated_module(
     seed: int = 20240611,
     check_stamp: bool = True,
     spectral=None,
+    engine=None,
 ) -> None:
     """Check ``module`` (generated from ``spec``) against the generated-module contract.
 
@@ -106,6 +108,8 @@ def check_generated_module(
     spectral : SpectralKernels, optional
         Gradient-class modules only: the engine's representation to compare with (built from the
         spec when omitted; the 2-unit build takes seconds).
+    engine : GridEngine, optional
+        Grid-engine modules only: the engine to compare with (built from the spec when omitted).
 
     Raises
     ------
@@ -144,9 +148,13 @@ def check_generated_module(
     if not isinstance(module.PARAMETERS, dict) or list(module.PARAMETERS.items()) != list(spec.defaults.items()):
         raise _fail("constants", f"PARAMETERS = {module.PARAMETERS!r}, expected {dict(spec.defaults)!r} in spec order")
 
+    family = None
     if spec.activation != "linear":
-        if getattr(module, "PROPAGATOR", None) != "spectral":
-            raise _fail("constants", f"PROPAGATOR = {getattr(module, 'PROPAGATOR', None)!r}, expected 'spectral'")
+        from ..classes.registry import engine_class
+
+        family = {"gradient": "spectral", "grid": "grid"}.get(engine_class(build_model(spec)).name, "spectral")
+        if getattr(module, "PROPAGATOR", None) != family:
+            raise _fail("constants", f"PROPAGATOR = {getattr(module, 'PROPAGATOR', None)!r}, expected {family!r}")
         if spec.defaults:
             name, value = next(iter(spec.defaults.items()))
             _raises(ValueError, "errors", module.kernel, 1, 0.5, **{name: value * 1.01 + 0.01})
@@ -156,7 +164,7 @@ def check_generated_module(
     shapes = {
         "stationary_mean": [("params", P.VAR_KEYWORD, P.empty)],
         "kernel": [("n", P.POSITIONAL_ONLY, P.empty), ("lags", P.VAR_POSITIONAL, P.empty),
-                   ("params", P.VAR_KEYWORD, P.empty)],
+                   ("composition", P.KEYWORD_ONLY, None), ("params", P.VAR_KEYWORD, P.empty)],
         "series": [("u", P.POSITIONAL_ONLY, P.empty), ("dt", P.POSITIONAL_ONLY, P.empty),
                    ("eps", P.KEYWORD_ONLY, 1.0), ("order", P.KEYWORD_ONLY, order),
                    ("params", P.VAR_KEYWORD, P.empty)],
@@ -245,6 +253,8 @@ def check_generated_module(
                 raise _fail("series", f"error at dt=0.005 {error.max():.3e} is not O(dt^2)-consistent with the "
                                       f"dt=0.01 -> 0.005 change {gap.max():.3e}")
 
+    elif family == "grid":
+        _check_grid_agreement(module, spec, rtol=rtol, rng=rng, engine=engine)
     else:
         _check_spectral_agreement(module, spec, rtol=rtol, rng=rng, spectral=spectral)
 
@@ -297,3 +307,41 @@ def _check_spectral_agreement(module: ModuleType, spec: DerivationSpec, *, rtol:
     if not numpy.all(error <= 0.6 * gap + 10 * tol * scale):
         raise _fail("series", f"error at dt=0.005 {error.max():.3e} is not O(dt^2)-consistent with the "
                               f"dt=0.01 -> 0.005 change {gap.max():.3e}")
+
+
+def _check_grid_agreement(module: ModuleType, spec: DerivationSpec, *, rtol: float, rng: numpy.random.Generator,
+                          engine=None) -> None:
+    """Grid engine: the module rebuilds the engine's operator, so kernels agree to rounding (within
+    max(rtol, 1e-9) of each order's size) and the series converges at O(dt^2) to the engine's."""
+    from ..classes.registry import engine_for
+
+    if engine is None:
+        engine = engine_for(build_model(spec), engine="grid")
+    tol = max(rtol, 1e-9)
+    _close(module.stationary_mean(), engine.stationary_mean().value, tol, "engine: stationary mean")
+    for n in range(1, spec.order + 1):
+        lags = [numpy.concatenate([[0.0], rng.uniform(0.0, 2.0, size=3)]) for _ in range(n)]
+        expected = engine.kernel(lags).value
+        scale = float(numpy.abs(expected).max())
+        actual = module.kernel(n, *lags)
+        if actual.shape != expected.shape:
+            raise _fail(f"engine: kernel({n})", f"shape {actual.shape} != expected {expected.shape}")
+        error = float(numpy.abs(actual - expected).max())
+        if not error <= tol * scale:
+            raise _fail(f"engine: kernel({n})", f"max abs error {error:.3e} exceeds {tol:g} * {scale:.3g}")
+    u = _smooth_input(spec.n_inputs)
+    t_end = 0.6
+    results = []
+    for dt in (0.02, 0.01):
+        times = numpy.arange(int(round(t_end / dt)) + 1) * dt
+        terms = module.series(u(times), dt, eps=0.8)
+        if terms.shape != (spec.order + 1, len(times), spec.n_outputs) or terms.dtype != numpy.float64:
+            raise _fail("series", f"series() has shape {terms.shape}, expected {(spec.order + 1, len(times), spec.n_outputs)}")
+        results.append(terms[:, -1])
+    reference = engine.series(u, t_end, 0.8, tol=1e-10).terms
+    gap = numpy.abs(results[0] - results[1])
+    error = numpy.abs(results[1] - reference)
+    scale = max(1.0, float(numpy.abs(reference).max()))
+    if not numpy.all(error <= 0.6 * gap + 1e-8 * scale):
+        raise _fail("series", f"error at dt=0.01 {error.max():.3e} is not O(dt^2)-consistent with the "
+                              f"dt=0.02 -> 0.01 change {gap.max():.3e}")

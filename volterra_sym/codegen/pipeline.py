@@ -4,7 +4,8 @@
 
 The engine that answers for a spec (:mod:`volterra_sym.classes.registry`) picks the writer: the OU
 engine's closed forms (:mod:`.lower`, :mod:`.printing`, ``module.py.j2``), the gradient engine's
-numeric spectral representation (:mod:`.spectral`, ``spectral_module.py.j2``). :func:`check_modules`
+numeric spectral representation (:mod:`.spectral`, ``spectral_module.py.j2``), the grid engine's
+converged grid (:mod:`.grid`, ``grid_module.py.j2``). :func:`check_modules`
 reports each module as current or stale, hand-edited, missing or invalid.
 """
 
@@ -20,7 +21,7 @@ import sympy
 from .. import __version__
 from ..classes.registry import engine_class, engine_for
 from ..errors import DerivationError, InputError
-from ..files import write_atomic
+from ..files import check_output_folder, write_atomic
 from ..model import build_model
 from ..spec import DerivationSpec, load_spec
 from .lower import lower
@@ -77,8 +78,14 @@ def _spectral_source(engine, *, inputs: str, label: str) -> str:
                                     spectral=engine.representation)
 
 
+def _grid_source(engine, *, inputs: str, label: str) -> str:
+    from .grid import generate_grid_source
+
+    return generate_grid_source(engine, inputs_sha256=inputs, source_label=label)
+
+
 #: per engine: the template family its modules use and the function that writes their text
-WRITERS = {"ou": ("ou", _ou_source), "gradient": ("spectral", _spectral_source)}
+WRITERS = {"ou": ("ou", _ou_source), "gradient": ("spectral", _spectral_source), "grid": ("grid", _grid_source)}
 
 
 def _writer(model) -> tuple[str, str, object]:
@@ -91,8 +98,8 @@ def _writer(model) -> tuple[str, str, object]:
 
 def template_family(spec: DerivationSpec) -> str:
     """The template family of the engine that answers for ``spec`` (``"ou"``: closed forms,
-    ``module.py.j2``; ``"spectral"``: a numeric representation, ``spectral_module.py.j2``); a
-    module's stamp covers its family's templates only."""
+    ``module.py.j2``; ``"spectral"``: a numeric representation, ``spectral_module.py.j2``; ``"grid"``:
+    the grid operator, ``grid_module.py.j2``); a module's stamp covers its family's templates only."""
     return _writer(build_model(spec))[1]
 
 
@@ -127,9 +134,7 @@ def _generate(spec_path: str | Path) -> tuple[DerivationSpec, str, str]:
 
 def _output_dir(spec_path: str | Path, output_dir: str | Path | None) -> Path:
     folder = Path(spec_path).parent if output_dir is None else Path(output_dir)
-    if not folder.is_dir():
-        raise InputError(f"output folder {folder.as_posix()!r} does not exist; create it first", field="output")
-    return folder
+    return check_output_folder(folder, field="output")
 
 
 def generate_module(spec_path: str | Path, output_dir: str | Path | None = None) -> GeneratedModule:

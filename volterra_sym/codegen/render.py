@@ -21,7 +21,7 @@ from ..errors import VolterraSymError
 from .printing import PrintedModule
 from .stamp import MARKER_FORMAT, Stamp, output_sha256
 
-__all__ = ["TEMPLATE", "SPECTRAL_TEMPLATES", "template_sources", "environment", "render_module", "runtime_source",
+__all__ = ["TEMPLATE", "SPECTRAL_TEMPLATES", "GRID_TEMPLATES", "template_sources", "environment", "render_module", "runtime_source",
            "TemplateError"]
 
 #: the entry template; its name is recorded in the stamp
@@ -42,8 +42,10 @@ def _template_dir() -> Path | importlib.resources.abc.Traversable:
     raise TemplateError("the code-generation templates are missing (neither volterra_sym/templates nor ./templates)")
 
 
-#: the templates of gradient-class (spectral) modules; every other ``*.j2`` renders the OU modules
+#: the templates of gradient-class (spectral) modules and of grid-engine modules; every other ``*.j2``
+#: renders the OU modules
 SPECTRAL_TEMPLATES = ("spectral_module.py.j2", "_spectral_runtime.py.j2")
+GRID_TEMPLATES = ("grid_module.py.j2", "_grid_runtime.py.j2")
 #: templates every family uses
 SHARED_TEMPLATES = ("_stamp.py.j2",)
 
@@ -52,7 +54,7 @@ SHARED_TEMPLATES = ("_stamp.py.j2",)
 def _all_template_sources() -> Mapping[str, bytes]:
     folder = _template_dir()
     found = {entry.name: entry.read_bytes() for entry in folder.iterdir() if entry.name.endswith(".j2")}
-    for name in (TEMPLATE,) + SPECTRAL_TEMPLATES + SHARED_TEMPLATES:
+    for name in (TEMPLATE,) + SPECTRAL_TEMPLATES + GRID_TEMPLATES + SHARED_TEMPLATES:
         if name not in found:
             raise TemplateError(f"template {name} is missing from {folder}")
     return MappingProxyType(dict(sorted(found.items())))
@@ -62,15 +64,18 @@ def _all_template_sources() -> Mapping[str, bytes]:
 def template_sources(family: str = "ou") -> Mapping[str, bytes]:
     """The bytes of the ``*.j2`` templates a module family is rendered from, by file name, sorted
     (part of the stamp): ``"ou"`` (linear class, ``module.py.j2``: every template but the spectral
-    ones) or ``"spectral"`` (gradient class: :data:`SPECTRAL_TEMPLATES` and the shared stamp).
-    A module's stamp so covers exactly the templates that made it."""
+    and grid ones), ``"spectral"`` (gradient class: :data:`SPECTRAL_TEMPLATES` and the shared stamp)
+    or ``"grid"`` (grid engine: :data:`GRID_TEMPLATES` and the shared stamp). A module's stamp so
+    covers exactly the templates that made it."""
     found = _all_template_sources()
     if family == "ou":
-        chosen = {k: v for k, v in found.items() if k not in SPECTRAL_TEMPLATES}
+        chosen = {k: v for k, v in found.items() if k not in SPECTRAL_TEMPLATES + GRID_TEMPLATES}
     elif family == "spectral":
         chosen = {k: v for k, v in found.items() if k in SPECTRAL_TEMPLATES or k in SHARED_TEMPLATES}
+    elif family == "grid":
+        chosen = {k: v for k, v in found.items() if k in GRID_TEMPLATES or k in SHARED_TEMPLATES}
     else:
-        raise ValueError(f"unknown template family {family!r} (ou, spectral)")
+        raise ValueError(f"unknown template family {family!r} (ou, spectral, grid)")
     return MappingProxyType(chosen)
 
 

@@ -66,6 +66,10 @@ class PrintedSpectralModule:
     lam_lines: str
     fhat_lines: str
     b_lines: str
+    input_placement_literal: str
+    contact_orders: int
+    contact_lines: str
+    input_matrix_lines: str
 
 
 def _number_lines(values: numpy.ndarray) -> str:
@@ -99,7 +103,9 @@ def _docstring(spec: DerivationSpec, law: GradientLaw, sk: SpectralKernels, redu
     lines += [
         "The network (theory.md, sections 1 and 5)::",
         "",
-        "    dh = (-Gamma h + a(W h + b) + eps C u_t) dt + s dB_t = (-grad U(h) + eps C u_t) dt + s dB_t",
+        ("    dh = (-Gamma h + a(W h + b + eps C u_t)) dt + s dB_t  (the input inside the activation, theory.md 7;"
+         "\n    unperturbed: -grad U(h))" if spec.input_placement == "activation" else
+         "    dh = (-Gamma h + a(W h + b) + eps C u_t) dt + s dB_t = (-grad U(h) + eps C u_t) dt + s dB_t"),
         f"    activation {_docstring_text(spec.activation)}; n_hidden = {spec.n_hidden}, n_inputs = {spec.n_inputs}, "
         f"n_outputs = {spec.n_outputs}, order = {spec.order}",
         f"    U(h) = {_docstring_text(sympy.sstr(law.potential))}",
@@ -123,8 +129,10 @@ def _docstring(spec: DerivationSpec, law: GradientLaw, sk: SpectralKernels, redu
         "Public API",
         "----------",
         "stationary_mean(**params) -> (p,)",
-        "kernel(n, *lags, **params) -> broadcast(lags) + (p,) + (m,) * n",
+        "kernel(n, *lags, composition=None, **params) -> broadcast(lags) + (p,) + (m,) * n",
         "    tau_1 = t - s_1 is the lag from the latest perturbation; axis j of the result is k_j.",
+        "    composition (j_1..j_r), one entry per lag summing to n: contact kernels of an input inside the",
+        "    activation (j_i inputs at the i-th latest time, theory.md 7); zeros for an additive input.",
         "series(u, dt, *, eps=1.0, order=ORDER, **params) -> (order + 1, T, p)",
         "    term n of E f(h_t) = sum_n eps^n int_simplex R^(n) u ... u at t_i = i dt, by forward filters in",
         "    the eigenbasis: O(T) work, O(dt^2) error for smooth inputs (piecewise-linear reading of the samples).",
@@ -164,6 +172,11 @@ def print_spectral_module(spec: DerivationSpec, law: GradientLaw, sk: SpectralKe
         lam_lines=_number_lines(reduced.lam),
         fhat_lines=_number_lines(reduced.fhat),
         b_lines=_number_lines(reduced.B),
+        input_placement_literal=json.dumps(spec.input_placement),
+        contact_orders=int(reduced.contact.shape[0]),
+        contact_lines=_number_lines(reduced.contact),
+        input_matrix_lines=_number_lines(sk.inside.C if sk.inside is not None
+                                         else numpy.zeros((spec.n_hidden, spec.n_inputs))),
     )
 
 

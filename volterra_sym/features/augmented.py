@@ -215,7 +215,7 @@ def _numeric_means(kset: KernelSet, values: Mapping[str, float]) -> Callable[[sy
         expr = g.args[0].subs(subs)
         free = sorted(expr.free_symbols & set(model.hidden), key=model.hidden.index)
         idx = [model.hidden.index(x) for x in free]
-        func = sympy.lambdify(free, expr, modules="numpy")
+        func = sympy.lambdify(free, expr, modules="numpy", docstring_limit=0)
         return sympy.Float(gauss_hermite_mean(func, mu[idx], S[np.ix_(idx, idx)], label=f"E[{expr}]"), 17)
 
     def numeric(expr: sympy.Expr) -> float:

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy
 
@@ -34,6 +35,7 @@ from ..model import build_model, resolve_parameters
 from ..network import numeric_srnn
 from ..progress import progress_bar
 from ..simulate import simulate_responses
+from ..stepping import MAX_STEPS
 from ..spec import DerivationSpec, check_order, load_spec
 
 __all__ = ["KernelTable", "MeanOutputTable", "TruncationTable", "ResponseReport", "build_report", "fit_slope",
@@ -102,6 +104,7 @@ class MeanOutputTable:
     mc_stationary: numpy.ndarray  # (p,): simulated E y_0 at eps = 0, the stationary mean
     mc_stationary_stderr: numpy.ndarray
     exact_terms: numpy.ndarray | None = None
+    exact_refused: tuple[str, ...] = ()  # amplitudes whose exact driven mean the engine refused (rows of NaN)
 
     @staticmethod
     def _partial(terms: numpy.ndarray, eps: numpy.ndarray) -> numpy.ndarray:
@@ -236,6 +239,7 @@ def build_report(
     error_eps: Sequence[float] | None = None,
     engine: str | None = None,
     progress: bool = False,
+    client: Any = None,
 ) -> ResponseReport:
     """Compute every number of the report (nothing is written).
 
@@ -265,6 +269,8 @@ def build_report(
         (``paths``, ``seed``; ``dt`` when given) to the kernel table and figure.
     progress : bool
         tqdm bars on stderr.
+    client : dask.distributed.Client, optional
+        Run the Monte Carlo on this Dask cluster (same numbers as the serial run).
     """
     if not isinstance(spec, DerivationSpec):
         spec = load_spec(spec)
@@ -300,7 +306,11 @@ def build_report(
     if not isinstance(target, (int, float)) or not math.isfinite(target) or target <= 0:
         raise InputError(f"time step {dt!r} must be finite and > 0", field="dt")
     intervals = n_times - 1
-    steps = intervals * max(1, math.ceil(t / target / intervals - 1e-9))
+    ratio = t / target / intervals
+    if not ratio * intervals <= MAX_STEPS:  # also inf and nan
+        raise InputError(f"t / dt = {t / target:.3g} steps exceeds the limit {MAX_STEPS}; use a larger dt or a "
+                         "shorter t", field="dt" if dt is not None else "t")
+    steps = intervals * max(1, math.ceil(ratio - 1e-9))
     dt_used = t / steps
     times = numpy.arange(steps + 1)[:: steps // intervals] * dt_used
     times[-1] = t
@@ -333,20 +343,29 @@ def build_report(
     # (2) mean output: series, simulation, exact
     terms = _series_on_grid(primary, u, times, order, progress)
     mc_eps = eps if exact is not None else numpy.concatenate([eps, err_eps])
+    start = exact.stationary_sampler() if exact is not None else None
     sim = simulate_responses(net, u, t=float(t), eps=mc_eps, paths=paths, seed=seed, dt=dt_used,
-                             record_every=steps // intervals, progress=progress)
+                             record_every=steps // intervals, progress=progress, start=start, client=client)
     if not numpy.allclose(sim.times, times, rtol=0, atol=1e-9 * t):
         raise AssertionError("simulation grid does not match the report grid")
     n_fig = len(eps)
     exact_mean = exact_terms = None
+    refused: list[str] = []
     if fast is not None:
-        exact_mean = numpy.stack([fast.driven_mean(u, times, float(e), tol=SERIES_TOL * 1e-2).value for e in eps])
+        rows = []
+        for e in eps:  # an engine may refuse an amplitude (the grid engine: the density leaves its box)
+            try:
+                rows.append(fast.driven_mean(u, times, float(e), tol=SERIES_TOL * 1e-2).value)
+            except DerivationError as err:
+                rows.append(numpy.full((len(times), model.n_outputs), numpy.nan))
+                refused.append(f"eps = {float(e):g}: {err}")
+        exact_mean = numpy.stack(rows)
         if shown is not None:
             exact_terms = _series_on_grid(fast, u, times, order, progress)
     mean_output = MeanOutputTable(times=times, eps=eps, mc_mean=sim.mean[1 : 1 + n_fig],
                                   mc_stderr=sim.stderr[1 : 1 + n_fig], terms=terms, exact=exact_mean,
                                   mc_stationary=sim.mean[0, 0], mc_stationary_stderr=sim.stderr[0, 0],
-                                  exact_terms=exact_terms)
+                                  exact_terms=exact_terms, exact_refused=tuple(refused))
 
     # (3) truncation error at t = T
     orders = tuple(range(1, min(order, 3) + 1))
@@ -355,12 +374,17 @@ def build_report(
     if fast is not None:  # the exact series against the exact driven mean
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            final = fast.series(u, float(t), 1.0, order=order, tol=FINAL_SERIES_TOL).terms  # (K + 1, p)
-        reference = numpy.stack([fast.driven_mean(u, ends, float(e), tol=EXACT_FINAL_TOL).value[-1] for e in err_eps])
+            final_result = fast.series(u, float(t), 1.0, order=order, tol=FINAL_SERIES_TOL)
+        final = final_result.terms  # (K + 1, p)
+        means = [fast.driven_mean(u, ends, float(e), tol=EXACT_FINAL_TOL) for e in err_eps]
+        reference = numpy.stack([m.value[-1] for m in means])
         ref_se = None
         series = numpy.stack([powers[:, : N + 1] @ final[: N + 1] for N in orders])
         error = numpy.abs(series - reference[None])
-        floor = numpy.broadcast_to(ERROR_FLOOR * numpy.maximum(1.0, numpy.abs(reference))[None], error.shape)
+        # below the floor an error is numerical noise: ERROR_FLOOR, or the engines' own error estimates
+        stated = 3 * (final_result.error_estimate + max(m.error or 0.0 for m in means))
+        floor = numpy.broadcast_to(numpy.maximum(ERROR_FLOOR * numpy.maximum(1.0, numpy.abs(reference)), stated)[None],
+                                   error.shape)
         kind = "exact"
     else:
         with warnings.catch_warnings():

@@ -181,7 +181,9 @@ def _mean_output(report: ResponseReport, Figure):
         for e in range(E):
             ax, res = axes[2 * q, e], axes[2 * q + 1, e]
             mc, se = M.mc_mean[e, :, q], M.mc_stderr[e, :, q]
-            ref = M.exact[e, :, q] if M.exact is not None else mc  # residuals against this
+            # residuals against the exact driven mean, or the simulation when there is none (or it was refused)
+            exact_here = _exact_here(M, e, q)
+            ref = M.exact[e, :, q] if exact_here else mc
             # the order-0 series is the stationary mean: no residual
             residuals.append([None] + [res.plot(M.times, numpy.asarray(line.get_ydata()) - ref, **_copy_style(line),
                                                 label="_residual")[0] for line in row[e][1:]])
@@ -190,18 +192,23 @@ def _mean_output(report: ResponseReport, Figure):
             ax.plot(M.times, mc, color="tab:red", ls="none", marker=".", markersize=5, zorder=5, label="Monte Carlo")
             res.fill_between(M.times, mc - ref - 2 * se, mc - ref + 2 * se, color="tab:red", alpha=0.25, lw=0,
                              zorder=3)
-            if M.exact is not None:
+            if exact_here:
                 res.plot(M.times, mc - ref, color="tab:red", ls="none", marker=".", markersize=5, zorder=5)
         _mark_coincident(row + residuals)
         for e, eps in enumerate(M.eps):
             ax, res = axes[2 * q, e], axes[2 * q + 1, e]
             res.axhline(0, color="0.4", lw=0.8, gid="guide")
             ax.set(ylabel=rf"$\mathbb{{E}}\,{outs[q].strip('$')}(h_t)$", title=rf"{name}: $\varepsilon = {_f(eps)}$")
-            res.set(ylabel="minus exact" if M.exact is not None else "minus Monte Carlo")
+            res.set(ylabel="minus exact" if _exact_here(M, e, q) else "minus Monte Carlo")
             if q == p - 1:
                 res.set(xlabel="$t$")
         _legend_outside(axes[2 * q, E - 1])
     return fig
+
+
+def _exact_here(M, e: int, q: int) -> bool:
+    """Whether the exact driven mean was computed for amplitude e (an engine may refuse one: NaN row)."""
+    return M.exact is not None and bool(numpy.all(numpy.isfinite(M.exact[e, :, q])))
 
 
 def _mean_panel(report: ResponseReport, ax, e: int, q: int, series_label: str) -> list:
@@ -218,7 +225,7 @@ def _mean_panel(report: ResponseReport, ax, e: int, q: int, series_label: str) -
     if exact_sums is not None:  # the linearized series at the top order beside the exact ones
         curves += ax.plot(M.times, sums[e, order, :, q], label=f"linearized series $N={order}$",
                           color="tab:olive", lw=1.3, ls="-.")
-    if M.exact is not None:
+    if _exact_here(M, e, q):
         curves += ax.plot(M.times, M.exact[e, :, q], color="black", ls="--", lw=1.2, label="exact, all orders")
     return curves
 

@@ -15,7 +15,7 @@ from ..classes.ou.derive import KernelSet, kernel_expressions
 from ..display import SINC_NOTE, display_latex, display_str, has_sinc
 
 __all__ = ["describe", "derivation_dict", "format_text", "format_latex", "format_json", "gradient_dict",
-           "format_gradient", "monte_carlo_dict", "format_monte_carlo"]
+           "format_gradient", "monte_carlo_dict", "format_monte_carlo", "grid_dict", "format_grid"]
 
 
 def _matrix(m: sympy.MatrixBase, to_str) -> list[list[str]]:
@@ -200,6 +200,123 @@ def format_gradient(law, sk, fmt: str) -> str:
     return "\n".join(out)
 
 
+#: degree of the generator words shown per number of hidden units (the words grow fast with the degree)
+GRID_TAYLOR_DEGREE = {1: 3, 2: 2, 3: 1}
+#: longest generator word printed in the text view
+WORD_CHARS = 240
+
+
+def grid_dict(engine, to_str=sympy.sstr) -> dict[str, Any]:
+    """Plain data of a grid-engine derivation: the symbolic generator and words, the box, the grid, the
+    leading modes of the discretised generator, the stationary mean and the accuracy reached."""
+    from ..classes.grid.operator import density_moments, leading_modes
+    from ..classes.grid.symbolic import GENERATOR, generator_words, node_means
+
+    model, rep = engine.model, engine.representation
+    op, spec = rep.op, model.spec
+    coords = op.coords
+    mass = rep.pi * op.weight
+    mean_h, cov_h = density_moments(op, rep.pi)
+    words = []
+    degree = GRID_TAYLOR_DEGREE[model.n_hidden]
+    for q in range(model.n_outputs):
+        for k in range(model.n_inputs):
+            exprs = generator_words(model, q, k, degree)
+            means = node_means(model, engine.values, op.nodes, mass, exprs)
+            words.append({"output": q, "input": k, "words": [{"p": p, "integrand": to_str(e), "mean": float(v)}
+                                                             for p, (e, v) in enumerate(zip(exprs, means))]})
+    modes = leading_modes(op)
+    d = rep.diagnostics
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "class": "grid (Fokker-Planck operator on a box; no closed-form density)",
+        "n_hidden": model.n_hidden,
+        "n_inputs": model.n_inputs,
+        "n_outputs": model.n_outputs,
+        "activation": spec.activation,
+        "parameters": dict(engine.values),
+        "order": engine.order,
+        "readout": [to_str(f) for f in model.readout],
+        "drift": [to_str(F) for F in model.drift],
+        "Sigma": _matrix(model.Sigma, to_str),
+        "generator": GENERATOR,
+        "conjugates": "A_k = -C_k . grad log rho_inf has no closed form here; the kernels use the backward "
+                      "recursion (theory.md 3b) on the grid",
+        "stationary_mean": [float(x) for x in rep.stationary_mean],
+        "stationary_mean_error": rep.error(0),
+        "density": {"mean": [float(x) for x in mean_h], "covariance": cov_h.tolist()},
+        "taylor": words,
+        "grid": {"method": engine.method, "reference": coords.reference.source,
+                 "centre": [float(x) for x in coords.centre], "to_h": coords.to_h.tolist(),
+                 "half_widths_z": [float(x) for x in coords.half], "box_h": [list(b) for b in coords.box_h()],
+                 "kappa": coords.kappa, "nodes_per_axis": op.N, "unknowns": op.size,
+                 "ladder": [{"nodes_per_axis": N, "relative_change": None if c != c else c} for N, c in rep.ladder],
+                 "converged": rep.converged, "relative_error": rep.relative_error,
+                 "errors": list(rep.errors), "leading_eigenvalue": rep.lam0,
+                 "modes": [{"re": float(x.real), "im": float(x.imag)} for x in modes],
+                 "wall_mass": d.wall_mass, "readout_wall_mass": d.readout_wall, "negative_mass": d.negative_mass,
+                 "weight_at_walls": d.weight_wall, "seconds": rep.seconds},
+    }
+
+
+def format_grid(engine, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(grid_dict(engine), indent=2)
+    if fmt == "latex":
+        model = engine.model
+        lines = [f"% {model.spec.name}: {model.spec.description}",
+                 r"F(h) = " + sympy.latex(model.drift), r"\Sigma = " + sympy.latex(model.Sigma),
+                 r"L_0 g = F \cdot \nabla g + \tfrac12 \Sigma : \nabla^2 g"]
+        lines += [rf"\langle f_{{{q + 1}}} \rangle_\infty = {v:.12g}"
+                  for q, v in enumerate(engine.representation.stationary_mean)]
+        return "\n".join(lines)
+    d = grid_dict(engine)
+    g = d["grid"]
+    out = [(f"{d['name']}: {d['description']}" if d["description"] else d["name"]),
+           f"  n = {d['n_hidden']} hidden units, m = {d['n_inputs']} inputs, p = {d['n_outputs']} outputs, "
+           f"activation {d['activation']}, grid engine (no closed-form invariant density)", ""]
+    out.append("Drift F(h) = " + _rows([[x] for x in d["drift"]]))
+    out.append(f"Sigma = sigma sigma^T = {_rows(d['Sigma'])}")
+    out.append(f"Generator: {d['generator']}; conjugate variables: {d['conjugates']}")
+    out.append(f"Coordinates h = c + M z with c = {_floats(g['centre'])}, M = {_float_rows(g['to_h'])} (noise = "
+               f"identity in z); reference: {g['reference']}")
+    out.append(f"Box |z_i| <= {_floats(g['half_widths_z'])} (weight e^-{g['kappa']:g} at the walls), covering h in "
+               + " x ".join(f"[{lo:.3g}, {hi:.3g}]" for lo, hi in g["box_h"]))
+    ladder = ", ".join(f"{s['nodes_per_axis']}" + ("" if s["relative_change"] is None else
+                                                    f" ({s['relative_change']:.1e})") for s in g["ladder"])
+    out.append(f"Grid: Fourier collocation, {g['nodes_per_axis']} nodes per axis ({g['unknowns']} unknowns); "
+               f"ladder (relative change of the probes): {ladder}; "
+               f"{'converged' if g['converged'] else 'NOT converged'}")
+    out.append(f"Walls: probability {g['wall_mass']:.1e}, readout-weighted {g['readout_wall_mass']:.1e}; negative "
+               f"probability (discretisation) {g['negative_mass']:.1e}")
+    out.append("Leading eigenvalues of the discretised generator: " +
+               ", ".join(_complex(m["re"], m["im"]) for m in g["modes"]))
+    out.append("Stationary mean <f>_inf: " + ", ".join(f"{v:.12g}" for v in d["stationary_mean"]) +
+               f" (+- {d['stationary_mean_error']:.1e}); density mean of h {_floats(d['density']['mean'])}")
+    out.append("Small-lag expansion R^(1)_{f;k}(tau) = sum_p tau^p/p! <C_k . grad L0^p f>_inf (means on the grid):")
+    for w in d["taylor"]:
+        for item in w["words"]:
+            word = item["integrand"]
+            shown = word if len(word) <= WORD_CHARS else f"(a word of {len(word)} characters; in the JSON view)"
+            out.append(f"  f{w['output'] + 1}, k={w['input'] + 1}, p={item['p']}: <{shown}> = {item['mean']:.12g}")
+    out.append("Kernel error estimates per order (absolute, last refinement): " +
+               ", ".join(f"{e:.1e}" for e in g["errors"]) + "; evaluate with `volterra-sym kernel`.")
+    return "\n".join(out)
+
+
+def _floats(values) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
+
+
+def _float_rows(rows) -> str:
+    return "[" + "; ".join(", ".join(f"{v:.6g}" for v in r) for r in rows) + "]"
+
+
+def _complex(re: float, im: float) -> str:
+    return f"{re:.6g}" if im == 0 else f"{re:.6g}{im:+.6g}i"
+
+
 def _ou(engine, fmt: str):
     kset = engine.derivation
     if fmt == "data":
@@ -285,8 +402,15 @@ def _monte_carlo(engine, fmt: str):
     return monte_carlo_dict(engine) if fmt == "data" else format_monte_carlo(engine, fmt)
 
 
+
+def _grid(engine, fmt: str):
+    if fmt == "data":
+        return {"engine": engine.name, **grid_dict(engine)}
+    return format_grid(engine, fmt)
+
+
 #: how each engine's derivation is shown (a new engine adds its presenter here)
-PRESENTERS = {"ou": _ou, "linearized": _ou, "gradient": _gradient, "mc": _monte_carlo}
+PRESENTERS = {"ou": _ou, "linearized": _ou, "gradient": _gradient, "grid": _grid, "mc": _monte_carlo}
 
 
 def describe(engine, fmt: str = "text"):

@@ -36,7 +36,8 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def fmt(x: float, digits: int = 4) -> str:
-    return "nan" if not numpy.isfinite(x) else f"{x:.{digits}g}"
+    """A number for the tables; ``n/a`` where it is undefined (a slope of too few points)."""
+    return "n/a" if not numpy.isfinite(x) else f"{x:.{digits}g}"
 
 
 def index_names(report: ResponseReport) -> tuple[list[str], list[str]]:
@@ -216,18 +217,24 @@ def _markdown(report: ResponseReport, figures: bool) -> str:
                 else:
                     row += [fmt(M.partial_sums[e, N, i, q], 6) for N in range(order + 1)]
                 if M.exact is not None:
-                    row += [fmt(M.exact[e, i, q], 6), f"{M.z_scores[e, i, q]:+.2f}"]
+                    z_here = M.z_scores[e, i, q]
+                    row += [fmt(M.exact[e, i, q], 6), f"{z_here:+.2f}" if numpy.isfinite(z_here) else "-"]
                 rows.append(row)
             add(_md_table(header, rows))
             add("")
     if M.exact is not None:
         z = numpy.abs(M.z_scores)
         what = f"exact all-order mean output ({report.engine} engine)"
-        add(f"Monte Carlo against the {what}: max |MC - exact| / s.e. = {z.max():.2f} over "
-            f"{z.size} comparisons (every time, eps and output); a correct simulator stays below ~4.\n")
+        shown = z[numpy.isfinite(z)]
+        add(f"Monte Carlo against the {what}: max |MC - exact| / s.e. = {shown.max(initial=0.0):.2f} over "
+            f"{shown.size} comparisons (every time, eps and output); a correct simulator stays below ~4.\n")
+        for note in M.exact_refused:
+            add(f"- no exact all-order mean output at {note}\n")
         if report.exact_and_linearized:
             for q, name in enumerate(outs):
                 for e, eps in enumerate(M.eps):
+                    if not numpy.isfinite(M.exact[e, -1, q]):
+                        continue
                     lin = M.partial_sums[e, order, -1, q] - M.exact[e, -1, q]
                     ex = exact_sums[e, order, -1, q] - M.exact[e, -1, q]
                     add(f"- {name}, eps = {fmt(eps)}, t = T: exact series (N = {order}) misses the exact mean output "

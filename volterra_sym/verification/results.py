@@ -24,6 +24,8 @@ __all__ = ["ClaimResult", "VerificationReport", "Tally", "memoized", "skipped_cl
 GUARD = 15
 MIN_DPS, MAX_DPS = 30, 200
 MAX_SAMPLES = 100
+#: samples x (dps / 50)^2: ~1 minute for a 3-unit cubic network on the 2-core development machine
+MAX_PRECISION_WORK = 48
 #: at most this many index tuples per kernel order are checked (drawn with the sample points)
 MAX_INDEX_TUPLES = 16
 
@@ -193,5 +195,9 @@ def check_options(dps: int, samples: int, seed: int) -> None:
         raise InputError(f"{dps!r} is outside {MIN_DPS}..{MAX_DPS}", field="dps")
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
         raise InputError(f"{samples!r} is outside 1..{MAX_SAMPLES}", field="samples")
+    if samples * (dps / 50) ** 2 > MAX_PRECISION_WORK:
+        raise InputError(f"{samples} samples at {dps} digits exceed the budget samples x (dps / 50)^2 <= "
+                         f"{MAX_PRECISION_WORK} (mpmath work grows as dps^2; e.g. 48 samples at 50 digits, 3 at 200)",
+                         field="samples")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(f"{seed!r} must be a non-negative integer", field="seed")

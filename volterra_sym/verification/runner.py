@@ -1,8 +1,8 @@
 """Verification: each engine's claims, checked against routes independent of the engine.
 
 Each engine has its claim set (:data:`CLAIM_SETS`): :mod:`.claims.ou` for the OU engine (and the
-linearized network's OU kernels), :mod:`.claims.gradient` for the gradient engine,
-:mod:`.claims.montecarlo` for the Monte-Carlo engine. :func:`verify_engine`
+linearized network's OU kernels), :mod:`.claims.gradient` for the gradient engine, :mod:`.claims.grid`
+for the grid engine, :mod:`.claims.montecarlo` for the Monte-Carlo engine. :func:`verify_engine`
 runs the set of an engine, :func:`verify_spec` that of the engine answering for a spec file. The
 shared values (claim results, reports) are in :mod:`.results`.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from .claims.gradient import verify_gradient
+from .claims.grid import verify_grid
 from .claims.montecarlo import verify_monte_carlo
 from .claims.ou import verify_kernels
 from .results import ClaimResult, VerificationReport, check_options
@@ -40,18 +41,24 @@ def _monte_carlo_claims(engine, **options: Any) -> VerificationReport:
     return verify_monte_carlo(engine, **options)
 
 
+def _grid_claims(engine, **options: Any) -> VerificationReport:
+    options.pop("order", None)
+    return verify_grid(engine, **options)
+
+
 #: the claim set of each engine (a new engine adds its own here)
 CLAIM_SETS: Mapping[str, Callable[..., VerificationReport]] = {
     "ou": _ou_claims,
     "linearized": _ou_claims,
     "gradient": _gradient_claims,
+    "grid": _grid_claims,
     "mc": _monte_carlo_claims,
 }
 
 
 def verify_engine(engine, **options: Any) -> VerificationReport:
     """Run the claims of ``engine``'s class (options: ``dps``, ``samples``, ``seed``, ``claims``,
-    ``kernel``, ``progress``; gradient engine also ``mc_paths``)."""
+    ``kernel``, ``progress``; gradient and grid engines also ``mc_paths``)."""
     if engine.name not in CLAIM_SETS:
         raise InputError(f"the {engine.name} engine has no verification claims", field="engine")
     check_options(options.get("dps", 50), options.get("samples", 3), options.get("seed", 0))

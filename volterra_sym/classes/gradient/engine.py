@@ -13,6 +13,7 @@ from ...model import SymbolicModel
 from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_composition, check_lags
 from .law import GradientLaw, gradient_law, is_gradient_class
 from .reduce import reduce_representation
+from .sampler import GridSampler, grid_sampler
 from .spectral import (SpectralKernels, spectral_kernel_values, spectral_kernels, spectral_mean_on_grid,
                        spectral_series, spectral_series_on_grid)
 
@@ -49,6 +50,10 @@ class GradientEngine(Engine):
     def representation(self) -> SpectralKernels:
         """The converged eigen-representation at the engine's parameter values."""
         return spectral_kernels(self.law, self.values, order=self.order)
+
+    def stationary_sampler(self) -> GridSampler:
+        """Draws from exp(-2U/s^2) interpolated on a fine grid (:mod:`.sampler`)."""
+        return grid_sampler(self.law, self.values)
 
     def coarsened(self, tolerance: float) -> GradientEngine:
         """The lowest modes reproducing the kernels to ``tolerance`` (forward integrations cost K^2 per step)."""

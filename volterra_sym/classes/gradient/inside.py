@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy
 
-__all__ = ["InsideInput", "apply_order", "apply_exact", "contact_matrices", "MAX_CONTACT_ORDER"]
+__all__ = ["InsideInput", "apply_order", "apply_exact", "contact_matrices", "unit_matrices", "MAX_CONTACT_ORDER"]
 
 MAX_CONTACT_ORDER = 6
 
@@ -71,13 +71,19 @@ def apply_exact(inside: InsideInput, rows: numpy.ndarray, eps: complex, u: numpy
     return _field_action(inside, rows, field)
 
 
+def unit_matrices(inside: InsideInput, j: int) -> numpy.ndarray:
+    """The matrices of c_{j,i}(h) d_i g, one per unit i: shape (n, K, K)."""
+    n = inside.C.shape[0]
+    return numpy.stack([inside.phi.T @ (inside.coefficients[j - 1][i][:, None] * inside.G[i]) * inside.dx
+                        for i in range(n)])
+
+
 def contact_matrices(inside: InsideInput, j: int) -> numpy.ndarray:
     """The matrices of L_{j;k_1..k_j} g = sum_i c_{j,i} C_{i k_1} ... C_{i k_j} d_i g, shape (m^j, K, K),
     multi-index (k_1..k_j) in row-major order."""
     n, m = inside.C.shape
     K = inside.phi.shape[1]
-    per_unit = numpy.stack([inside.phi.T @ (inside.coefficients[j - 1][i][:, None] * inside.G[i]) * inside.dx
-                            for i in range(n)])  # (n, K, K)
+    per_unit = unit_matrices(inside, j)  # (n, K, K)
     weights = numpy.array([[math.prod(inside.C[i, k] for k in ks) for ks in itertools.product(range(m), repeat=j)]
                            for i in range(n)])  # (n, m^j)
     return numpy.einsum("iM,iab->Mab", weights, per_unit).reshape(m**j, K, K)

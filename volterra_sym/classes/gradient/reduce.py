@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy
 
+from .inside import unit_matrices
 from .spectral import SpectralKernels, contract
 
 __all__ = ["TOLERANCE", "PROBE_LAGS", "ReducedRepresentation", "reduce_representation"]
@@ -22,13 +23,17 @@ PROBE_LAGS = (0.0, 0.05, 0.3, 1.0)
 
 @dataclass(frozen=True, slots=True)
 class ReducedRepresentation:
-    """The modes kept for a generated module: ``lam`` (K,), ``B`` (m, K, K), ``fhat`` (K, p)."""
+    """The modes kept for a generated module: ``lam`` (K,), ``B`` (m, K, K), ``fhat`` (K, p); for an input
+    inside the activation ``contact`` (J, n, K, K) holds the per-unit matrices of the orders j = 2..J+1,
+    <g_a, a^(j)(z_i)/j! d_i g_b> (theory.md 7), else it has J = 0. ``signs`` are the modes' sign changes."""
 
     lam: numpy.ndarray
     B: numpy.ndarray
     fhat: numpy.ndarray
     error: float  # the probe's largest relative change against the full representation
     full_modes: int
+    contact: numpy.ndarray | None = None
+    signs: numpy.ndarray | None = None
 
     @property
     def modes(self) -> int:
@@ -36,7 +41,8 @@ class ReducedRepresentation:
 
 
 def _normalise_signs(lam, B, fhat):
-    """g_j -> s_j g_j with s_j = sign of the mode's first significant coefficient (fhat, then B[:, 0, j])."""
+    """g_j -> s_j g_j with s_j = sign of the mode's first significant coefficient (fhat, then B[:, 0, j]);
+    returns (lam, B, fhat, signs)."""
     K = len(lam)
     signs = numpy.ones(K)
     coefficients = numpy.concatenate([fhat, B[:, 0, :].T], axis=1)  # (K, p + m)
@@ -46,7 +52,7 @@ def _normalise_signs(lam, B, fhat):
         big = numpy.nonzero(numpy.abs(row) > floor)[0]
         if big.size:
             signs[j] = numpy.sign(row[big[0]])
-    return lam, B * signs[None, :, None] * signs[None, None, :], fhat * signs[:, None]
+    return lam, B * signs[None, :, None] * signs[None, None, :], fhat * signs[:, None], signs
 
 
 def _probe(lam, B, fhat, order: int) -> list[numpy.ndarray]:
@@ -60,11 +66,12 @@ def _probe(lam, B, fhat, order: int) -> list[numpy.ndarray]:
 
 def reduce_representation(sk: SpectralKernels, tolerance: float = TOLERANCE) -> ReducedRepresentation:
     """Keep few lowest modes (a multiple of 8, or all) within ``tolerance`` of the full representation."""
-    lam, B, fhat = _normalise_signs(sk.lam, sk.B, sk.fhat)
+    lam, B, fhat, signs = _normalise_signs(sk.lam, sk.B, sk.fhat)
     order = sk.order
     K = len(lam)
     if order == 0:
-        return ReducedRepresentation(lam[:1].copy(), B[:, :1, :1].copy(), fhat[:1].copy(), 0.0, K)
+        return _with_contact(ReducedRepresentation(lam[:1].copy(), B[:, :1, :1].copy(), fhat[:1].copy(), 0.0, K),
+                             sk, signs[:1])
     full = _probe(lam, B, fhat, order)
     scales = [max(float(numpy.abs(f).max()), 1e-300) for f in full]
 
@@ -87,4 +94,20 @@ def reduce_representation(sk: SpectralKernels, tolerance: float = TOLERANCE) -> 
         else:
             low = mid
     keep = high
-    return ReducedRepresentation(lam[:keep].copy(), B[:, :keep, :keep].copy(), fhat[:keep].copy(), change(keep), K)
+    reduced = ReducedRepresentation(lam[:keep].copy(), B[:, :keep, :keep].copy(), fhat[:keep].copy(), change(keep), K)
+    return _with_contact(reduced, sk, signs[:keep])
+
+
+def _with_contact(reduced: ReducedRepresentation, sk: SpectralKernels, signs: numpy.ndarray) -> ReducedRepresentation:
+    """The contact operators of the kept modes, with the same sign changes (none for an additive input)."""
+    keep = len(signs)
+    n = sk.law.model.n_hidden
+    if sk.inside is None:
+        contact = numpy.zeros((0, n, keep, keep))
+    else:
+        inside = sk.inside.truncated(keep)
+        contact = numpy.stack([unit_matrices(inside, j) for j in range(2, sk.order + 1)]) if sk.order >= 2 \
+            else numpy.zeros((0, n, keep, keep))
+        contact = contact * signs[None, None, :, None] * signs[None, None, None, :]
+    return ReducedRepresentation(reduced.lam, reduced.B, reduced.fhat, reduced.error, reduced.full_modes, contact,
+                                 signs)

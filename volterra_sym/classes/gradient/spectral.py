@@ -35,6 +35,7 @@ import sympy
 from ...errors import DerivationError, InputError
 from ...spec import X
 from .inside import MAX_CONTACT_ORDER, InsideInput, apply_exact, apply_order, contact_matrices
+from ...inputs import check_input_rate
 from .law import GradientLaw
 from ...model import numeric_matrix, resolve_parameters
 
@@ -95,7 +96,7 @@ def _numeric(law: GradientLaw, values: Mapping[str, float]):
     h = list(model.hidden)
 
     def fn(expr):
-        return sympy.lambdify(h, expr.subs(subs), modules="numpy")
+        return sympy.lambdify(h, expr.subs(subs), modules="numpy", docstring_limit=0)
 
     s2 = float(law.noise_variance.subs(subs))
     if not s2 > 0:
@@ -388,6 +389,7 @@ def _check_input(sk: SpectralKernels, u: Callable, t: float) -> None:
     if probe.shape != (2, m):
         raise InputError(f"the input gives shape {probe.shape[1:]} per time; the model has {m} input channel(s)",
                          field="inputs")
+    check_input_rate(u, t)
 
 
 def spectral_series_on_grid(sk: SpectralKernels, u: Callable, times: numpy.typing.ArrayLike, *,
@@ -476,12 +478,12 @@ def density_means(sk: SpectralKernels, exprs: Sequence[sympy.Expr], *, nodes: in
     axes = [numpy.linspace(lo, hi, nodes) for lo, hi in sk.box]
     grid = numpy.meshgrid(*axes, indexing="ij")
     with numpy.errstate(all="ignore"):
-        logr = numpy.broadcast_to(sympy.lambdify(h, law.log_density.subs(subs), modules="numpy")(*grid), grid[0].shape)
+        logr = numpy.broadcast_to(sympy.lambdify(h, law.log_density.subs(subs), modules="numpy", docstring_limit=0)(*grid), grid[0].shape)
         weight = numpy.exp(logr - logr.max())
         weight /= weight.sum()
         out = []
         for e in exprs:
-            values = numpy.broadcast_to(sympy.lambdify(h, sympy.sympify(e).subs(subs), modules="numpy")(*grid),
+            values = numpy.broadcast_to(sympy.lambdify(h, sympy.sympify(e).subs(subs), modules="numpy", docstring_limit=0)(*grid),
                                         grid[0].shape)
             out.append(float((weight * values).sum()))
     return numpy.array(out)

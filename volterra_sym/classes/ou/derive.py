@@ -16,7 +16,9 @@ Everything here is pure SymPy: data in, data out.
 
 from __future__ import annotations
 
+import collections
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -26,14 +28,16 @@ from sympy.matrices.exceptions import NonInvertibleMatrixError
 from sympy.polys.matrices import DomainMatrix
 
 from ...display import display_latex, display_str, has_sinc, shorten
-from ...errors import DerivationError
+from ...errors import DerivationError, SymbolicBudgetError
 from ...gaussian import gaussian_mean
 from ...model import SymbolicModel
-from ...propagator import Propagator, derive_propagator
-from ...spec import check_order
+from ...propagator import Propagator, derive_propagator, numeric_propagator
+from ...spec import check_order, degree_bound
+from .collect import MAX_TIDY_TERMS, collected_kernel, nested_sum, split_directions
 
 __all__ = ["StationaryLaw", "Kernel", "KernelSet", "derive_kernels", "solve_lyapunov", "kernel_expression",
-           "kernel_expressions", "derivation_latex", "MAX_KERNEL_EXPRESSIONS"]
+           "kernel_expressions", "derivation_latex", "expansion_terms", "check_symbolic_work",
+           "MAX_KERNEL_EXPRESSIONS", "MAX_EXPANSION_TERMS", "MAX_MOMENTS", "MAX_LYAPUNOV_WORK"]
 
 #: above this many index combinations, ``derive`` refuses to spell every closed form out
 MAX_KERNEL_EXPRESSIONS = 4096
@@ -87,7 +91,7 @@ class KernelSet:
 
     model: SymbolicModel
     law: StationaryLaw
-    propagator: Propagator
+    propagator: Propagator  # a LazyPropagator from derive_kernels: derived on first use
     order: int
     lags: tuple[sympy.Symbol, ...]
     moments: tuple[tuple[Mapping[tuple[int, ...], sympy.Expr], ...], ...]
@@ -120,6 +124,25 @@ class KernelSet:
 
     def _repr_html_(self) -> str:
         return _html(self)
+
+
+class LazyPropagator:
+    """Stands for the :class:`Propagator` of a drift (same attributes), derived on first use: the
+    float64 numbers do not need the closed form, and deriving it costs seconds for n = 4."""
+
+    __slots__ = ("_A", "_tau", "_value")
+
+    def __init__(self, A: sympy.MatrixBase, tau: sympy.Symbol):
+        self._A, self._tau, self._value = A, tau, None
+
+    @property
+    def tau(self) -> sympy.Symbol:
+        return self._tau
+
+    def __getattr__(self, name: str):
+        if self._value is None:
+            self._value = derive_propagator(self._A, self._tau)
+        return getattr(self._value, name)
 
 
 def solve_lyapunov(A: sympy.MatrixBase, Sigma: sympy.MatrixBase) -> sympy.ImmutableMatrix:
@@ -156,8 +179,40 @@ def _tidy(e: sympy.Expr) -> sympy.Expr:
     return sympy.factor(e) if sympy.count_ops(e) <= MAX_FACTOR_OPS else e
 
 
-def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelSet:
-    """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's)."""
+def check_symbolic_work(model: SymbolicModel) -> None:
+    """Refuse, before any symbolic work, a derivation over its budget: readouts whose Gaussian moments
+    need more than :data:`MAX_MOMENTS` monomials (a degree-d polynomial in k units has up to
+    C(d + k, k)), or a stationary covariance solved over the parameters with more than
+    :data:`MAX_LYAPUNOV_WORK` units of N^3 8^(p - 1) (N = n(n+1)/2 unknowns, p parameters in A and
+    Sigma; measured ~1 ms per unit: n = 6 with one parameter 8.5 s, n = 5 with two 17 s)."""
+    for q, f in enumerate(model.readout):
+        units = len(f.free_symbols & set(model.hidden))
+        degree = degree_bound(f, set(model.hidden))
+        monomials = math.comb(degree + units, units)
+        if monomials > MAX_MOMENTS:
+            raise SymbolicBudgetError(
+                f"readout {q + 1} has degree up to {degree} in {units} units: its Gaussian moments need up to "
+                f"{monomials} monomials (limit {MAX_MOMENTS}); lower the degree or the units it depends on"
+            )
+    n = model.n_hidden
+    params = (model.A.free_symbols | model.Sigma.free_symbols) - set(model.hidden)
+    unknowns = n * (n + 1) // 2
+    work = unknowns**3 * 8 ** (len(params) - 1) if params else 0
+    if work > MAX_LYAPUNOV_WORK:
+        raise SymbolicBudgetError(
+            f"the stationary covariance of {n} units as a function of {len(params)} parameter(s) "
+            f"({', '.join(sorted(map(str, params)))}) is over the symbolic budget ({unknowns} unknowns; work "
+            f"{work:.3g} > {MAX_LYAPUNOV_WORK:.0e}); give the parameters numbers in the spec to derive closed forms "
+            "(kernel, series and the other numeric commands work at the parameter values)"
+        )
+
+
+def derive_kernels(model: SymbolicModel, *, order: int | None = None, propagator: bool = True) -> KernelSet:
+    """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's).
+
+    ``propagator=False`` keeps e^{A tau} as the numeric ``expm`` node without looking for a closed
+    form (float64 evaluation needs none; it is the costly part of a small derivation).
+    """
     spec = model.spec
     if not model.affine:
         raise DerivationError(
@@ -165,6 +220,7 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
             "use the linearized engine or simulate it"
         )
     order = spec.order if order is None else check_order(order, n_hidden=model.n_hidden, key="order")
+    check_symbolic_work(model)
     h = sympy.Matrix(model.hidden)
     A = sympy.Matrix(model.A)
     try:
@@ -180,7 +236,7 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
     law = StationaryLaw(mean=mu, covariance=S, score=score, conjugates=conjugates)
 
     tau = sympy.Symbol("tau", real=True)
-    propagator = derive_propagator(A, tau)
+    propagator = LazyPropagator(A, tau) if propagator else numeric_propagator(A, tau)
 
     n = model.n_hidden
     moments = []
@@ -206,41 +262,67 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None) -> KernelS
 def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int], *, tidy: bool = True) -> sympy.Expr:
     """Closed form of R^(n)_{f_output; indices}(tau_1..tau_n), n = len(indices) <= kset.order.
 
-    ``tidy`` expands the contraction and collects it over its exponential factors when that stays
-    small (at most :data:`MAX_TIDY_TERMS` terms); the value is the same either way.
+    With ``tidy`` and a closed-form propagator, each direction e^{A sigma_j} C_k is split once into
+    coefficient vectors times distinct functions of sigma_j (exponentials, possibly times cos, sin
+    or powers), the moment tensor is contracted with those vectors one axis at a time, and the
+    result is a sum of coefficients times exponentials exp(sum_j alpha_j tau_j) (times the other
+    factors) - the form ``expand`` + ``collect`` would give, without expanding anything large. The
+    number of terms is known before any of them is built: above :data:`MAX_TIDY_TERMS` (or with the
+    numeric ``expm`` node) the plain sum over unit indices is returned. The value is the same either way.
     """
     n = len(indices)
     if not 1 <= n <= kset.order:
         raise DerivationError(f"kernel order {n} is outside 1..{kset.order}")
     model = kset.model
     M = kset.moments[n][output]
-    sigma = sympy.Integer(0)
-    directions = []
-    for j, k in enumerate(indices):
-        sigma = sigma + kset.lags[j]
-        directions.append(kset.propagator.at(sigma) * model.C[:, k])
-    total = sympy.Integer(0)
-    for full in itertools.product(range(model.n_hidden), repeat=n):
-        coeff = M[tuple(sorted(full))]
-        if coeff == 0:
-            continue
-        term = coeff
-        for j, i in enumerate(full):
-            term *= directions[j][i]
-        total += term
-    return _collect_exponentials(total) if tidy else total
+    if all(value == 0 for value in M.values()):
+        return sympy.Integer(0)
+    sigmas = list(itertools.accumulate(kset.lags[:n]))
+    split = split_directions(kset) if tidy and kset.propagator.closed_form else None
+    if split is not None and len(split[0]) ** n <= MAX_TIDY_TERMS:
+        return collected_kernel(kset, M, indices, sigmas, split)
+    directions = [kset.propagator.at(sigma) * model.C[:, k] for sigma, k in zip(sigmas, indices)]
+    return nested_sum(M, directions, model.n_hidden)
 
 
-MAX_TIDY_TERMS = 400
+#: the closed forms of one order may expand to at most this many terms in total (SymPy spends
+#: 0.5-3 ms per term expanding and collecting them on the development machine: 5000 terms, 3-15 s)
+MAX_EXPANSION_TERMS = 5_000
+#: Gaussian moments of a polynomial readout: at most this many monomials C(d + k, k) (degree d in k units)
+MAX_MOMENTS = 50_000
+#: exact Lyapunov solve over the parameters: N^3 8^(p - 1) (about 1 ms per unit on the development machine)
+MAX_LYAPUNOV_WORK = 20_000
 
 
-def _collect_exponentials(expr: sympy.Expr) -> sympy.Expr:
-    expanded = sympy.expand(expr)
-    if len(sympy.Add.make_args(expanded)) > MAX_TIDY_TERMS:
-        return expr
-    combined = sympy.powsimp(expanded, combine="exp")
-    factors = sorted(combined.atoms(sympy.exp), key=sympy.default_sort_key)
-    return sympy.collect(combined, factors) if factors else combined
+def expansion_terms(kset: KernelSet, order: int) -> int:
+    """An upper estimate of the number of terms the closed forms of ``order`` expand to, from the
+    moment tensor's nonzero entries and the terms of each e^{A tau} entry (no expansion of a product).
+
+    Per output q: sum over sorted index tuples alpha with M_alpha != 0 of terms(M_alpha) x (number
+    of orderings of alpha) x prod_i t_i, with t_i the most terms of any direction entry
+    (e^{A sigma} C)_i expanded at the longest lag sum; times m^order input tuples.
+    """
+    model = kset.model
+    n, m = model.n_hidden, model.n_inputs
+    # terms of each direction entry (e^{A sigma_j} C)_ik, expanded, at the lag sum of the last position
+    # (the most terms: sigma_order = tau_1 + ... + tau_order inside polynomial factors of a Jordan form)
+    sigma = sympy.Add(*kset.lags[:max(order, 1)])
+    P = kset.propagator.at(sigma)
+    t = [max(len(sympy.Add.make_args(sympy.expand(sum((P[i, j] * model.C[j, k] for j in range(n)), sympy.Integer(0)))))
+             for k in range(m)) for i in range(n)]
+    total = 0
+    for table in kset.moments[order]:
+        for alpha, value in table.items():
+            if value == 0:
+                continue
+            orderings = math.factorial(order)
+            for count in collections.Counter(alpha).values():
+                orderings //= math.factorial(count)
+            product = 1
+            for i in alpha:
+                product *= t[i]
+            total += len(sympy.Add.make_args(value)) * orderings * product
+    return total * m**order
 
 
 def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
@@ -252,6 +334,13 @@ def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
             f"order {order} has {count} kernel components; spelling out more than {MAX_KERNEL_EXPRESSIONS} "
             "closed forms is refused (evaluate them with `volterra-sym kernel` instead)"
         )
+    if not kset.vanishes(order):
+        estimate = expansion_terms(kset, order)
+        if estimate > MAX_EXPANSION_TERMS:
+            raise DerivationError(
+                f"the closed forms of order {order} would expand to about {estimate} terms (limit "
+                f"{MAX_EXPANSION_TERMS}, 0.5-3 ms each); derive a lower order, or evaluate them with `volterra-sym kernel`"
+            )
     return tuple(
         Kernel(order, q, idx, kernel_expression(kset, q, idx))
         for q in range(model.n_outputs)

@@ -96,10 +96,10 @@ def shifted_means(
         poly, rest = split_polynomial(f, hidden)
         if poly != 0:
             mean_poly = gaussian_mean(poly, hidden, sympy.Matrix(m_syms), S_exact)
-            func = sympy.lambdify(m_syms, mean_poly, modules="numpy")
+            func = sympy.lambdify(m_syms, mean_poly, modules="numpy", docstring_limit=0)
             out[:, q] += numpy.broadcast_to(numpy.asarray(func(*shifts.T), dtype=numpy.float64), shifts.shape[:1])
         if rest != 0:
             idx = [i for i, h in enumerate(hidden) if h in rest.free_symbols]
-            func = sympy.lambdify([hidden[i] for i in idx], rest, modules="numpy")
+            func = sympy.lambdify([hidden[i] for i in idx], rest, modules="numpy", docstring_limit=0)
             out[:, q] += gauss_hermite_means(func, shifts[:, idx], S[numpy.ix_(idx, idx)], label=f"E[{rest}]")
     return out

@@ -99,7 +99,7 @@ def stationary_density(run: GradientRun) -> ClaimResult:
         tally.record(float(run.dps), "symbolic residual (simplifies to 0)")
     subs = parameter_substitution(model, run.values)
     with mpmath.workdps(run.dps + 15):
-        funcs = [sympy.lambdify(h, sympy.sympify(t).subs(subs), modules="mpmath") for t in terms]
+        funcs = [sympy.lambdify(h, sympy.sympify(t).subs(subs), modules="mpmath", docstring_limit=0) for t in terms]
         for s, point in enumerate(run.law_points):
             args = [mpmath.mpf(x) for x in point]
             parts = [f(*args) for f in funcs]

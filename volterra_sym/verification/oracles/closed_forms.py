@@ -66,7 +66,7 @@ class ClosedForms:
             J = [i for i, h in enumerate(hidden) if g.has(h)]
             mean = self._matrix("mu", self.kset.law.mean)
             cov = self._matrix("S", self.kset.law.covariance)
-            func = sympy.lambdify([hidden[i] for i in J], g, modules="mpmath")
+            func = sympy.lambdify([hidden[i] for i in J], g, modules="mpmath", docstring_limit=0)
             sub_mean = mpmath.matrix([mean[i] for i in J])
             sub_cov = mpmath.matrix([[cov[i, j] for j in J] for i in J])
             degree = sympy.Poly(g, *hidden).total_degree() if g.is_polynomial(*hidden) else None
@@ -84,7 +84,7 @@ class ClosedForms:
         nodes = tuple(sympy.ordered(expr.atoms(GaussianMean)))
         dummies = [sympy.Dummy(f"E{i}") for i in range(len(nodes))]
         expr = expr.xreplace(dict(zip(nodes, dummies)))
-        return sympy.lambdify([*args, *dummies], expr, modules=self._modules()), nodes
+        return sympy.lambdify([*args, *dummies], expr, modules=self._modules(), docstring_limit=0), nodes
 
     def kernel(self, output: int, indices: tuple[int, ...], lags: Sequence[Any]) -> Any:
         """R^(n)_{f_output; indices}(lags) from ``kernel_expression`` at the current precision."""

@@ -64,8 +64,8 @@ def _quad_1d(nl, logr, gs, centre: float, dps: int) -> QuadratureResult:
     results = []
     for work in (dps, dps + 10):
         with mpmath.workdps(work + 10):
-            lr = sympy.lambdify(h, logr, modules="mpmath")
-            fs = [sympy.lambdify(h, g, modules="mpmath") for g in gs]
+            lr = sympy.lambdify(h, logr, modules="mpmath", docstring_limit=0)
+            fs = [sympy.lambdify(h, g, modules="mpmath", docstring_limit=0) for g in gs]
             c = mpmath.mpf(centre)
             peak = lr(c)
             span = [-mpmath.inf, c, mpmath.inf]

@@ -279,7 +279,15 @@ class _MpLanczos:
         self.alpha, self.beta, self.Q = alpha, beta, Q
 
     def spectrum(self, size: int, vectors: bool):
-        """Ritz values of the inverse and the first components (or full eigenvectors) of T_size."""
+        """Ritz values of the inverse and the first components (or full eigenvectors) of T_size
+        (memoized per size, kind and precision: every lag of a run shares them)."""
+        key = (min(size, len(self.alpha)), vectors, mpmath.mp.prec)
+        cache = self.__dict__.setdefault("_spectra", {})
+        if key not in cache:
+            cache[key] = self._spectrum(*key[:2])
+        return cache[key]
+
+    def _spectrum(self, size: int, vectors: bool):
         from mpmath.matrices.eigen_symmetric import tridiag_eigen
 
         size = min(size, len(self.alpha))

@@ -169,7 +169,7 @@ def _split_readout(f: sympy.Expr, hidden: Sequence[sympy.Symbol]) -> tuple[Reado
     out = []
     for key, expr, degree in groups:
         symbols = [hidden[i] for i in key]
-        out.append(ReadoutTerm(key, expr, degree, sympy.lambdify(symbols, expr, modules="mpmath")))
+        out.append(ReadoutTerm(key, expr, degree, sympy.lambdify(symbols, expr, modules="mpmath", docstring_limit=0)))
     return tuple(out)
 
 
@@ -365,6 +365,18 @@ def _weighted_expectation(term: ReadoutTerm, mu: mpmath.matrix, Y: mpmath.matrix
     return standard_expectation(integrand, dim, degree)
 
 
+def _transition(om: MpModel, lag: object) -> tuple:
+    """E = e^{A lag} and the Cholesky factor of Q = S - E S E^T, memoized per (precision, lag) on the
+    model (kernel components at the same lags share them)."""
+    cache = om.__dict__.setdefault("_transitions", {})
+    key = (mpmath.mp.prec, lag)
+    if key not in cache:
+        E = mpmath.expm(om.A * lag)
+        Q = om.S - E * om.S * E.T
+        cache[key] = (E, mpmath.cholesky((Q + Q.T) / 2))
+    return cache[key]
+
+
 def correlation_kernel(om: MpModel, output: int, indices: Sequence[int], lags: Sequence[object]) -> object:
     """R^(n)_{f_output; indices}(lags) by the correlation form (module docstring), n = len(indices).
 
@@ -384,10 +396,7 @@ def correlation_kernel(om: MpModel, output: int, indices: Sequence[int], lags: S
         final[i] = LC[i, 0]
     forms.append(final)
     for j in range(n, 0, -1):  # lag tau_j moves Y_j -> Y_{j-1}; j = n starts from h_0
-        E = mpmath.expm(om.A * lags[j - 1])
-        Q = om.S - E * om.S * E.T
-        Q = (Q + Q.T) / 2
-        LQ = mpmath.cholesky(Q)
+        E, LQ = _transition(om, lags[j - 1])
         X = E * X
         for i in range(nh):
             for k in range(nh):
@@ -413,7 +422,7 @@ def zero_lag_mean(om: MpModel, output: int, k: int) -> object:
             derivative = sympy.diff(term.expr, x)
             if om.C[i, k] == 0 or derivative == 0:
                 continue
-            func = sympy.lambdify(symbols, derivative, modules="mpmath")
+            func = sympy.lambdify(symbols, derivative, modules="mpmath", docstring_limit=0)
             total += om.C[i, k] * gaussian_expectation(func, mean, cov, degree)
     return total
 

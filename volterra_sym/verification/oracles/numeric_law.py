@@ -58,7 +58,7 @@ def numeric_law(law: GradientLaw, values: Mapping[str, float]) -> NumericLaw:
 
 
 def law_function(nl: NumericLaw, expr: sympy.Expr):
-    f = sympy.lambdify(nl.hidden, expr, modules="numpy")
+    f = sympy.lambdify(nl.hidden, expr, modules="numpy", docstring_limit=0)
 
     def call(*grid):
         with numpy.errstate(all="ignore"):
