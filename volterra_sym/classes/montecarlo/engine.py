@@ -14,6 +14,7 @@ any order. The method, its bias in dt and its variance are in docs/theory.md sec
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -156,7 +157,11 @@ class MonteCarloEngine(Engine):
     def linear_net(self) -> NumericSRNN | None:
         if not self.control:
             return None
-        return self.net if self.model.affine else numeric_srnn(self.linearization.linear_model, {})
+        if self.model.affine:
+            return self.net
+        # the same increments sigma dB as the network: an affine model's sigma is the symmetric root of Sigma,
+        # a different root when the spec's sigma is not symmetric, and the shared weights would not fit it
+        return dataclasses.replace(numeric_srnn(self.linearization.linear_model, {}), sigma=self.net.sigma)
 
     @functools.cached_property
     def dt(self) -> float:
