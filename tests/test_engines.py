@@ -40,6 +40,7 @@ CASES = [
     ("linearized", DERIV / "ou2_quadratic.toml", {}),
     ("mc", DERIV / "ou2_quadratic.toml", MC_OPTIONS),
     ("mc", DERIV / "nonlinear" / "tanh1_scalar.toml", {**MC_OPTIONS, "burn_in": 20.0}),
+    ("mc", DERIV / "nonlinear" / "tanh1_inside.toml", {**MC_OPTIONS, "burn_in": 20.0}),
 ]
 SIGMAS = 4.0
 NO_EXACT_ENGINE = ROOT / "tests" / "specs" / "tanh4.toml"  # four units, not gradient class

@@ -280,3 +280,132 @@ def test_control_variate_shares_the_networks_noise_factor():
     got = engine.kernel([numpy.array([0.0])])
     reference = numpy.array([[0.81580773, 0.09240923], [0.22251672, 0.21401037]])
     assert numpy.abs((got.value[0] - reference) / got.stderr[0]).max() < 4.0
+
+
+# --- the input inside the activation (theory.md 8.1); agreement with the gradient engine: tests/test_inside.py
+
+INSIDE = DERIV / "nonlinear" / "tanh1_inside.toml"
+
+
+def _tanh3_inside(tmp_path):
+    path = tmp_path / "tanh3_inside.toml"
+    text = (DERIV / "nonlinear" / "tanh3.toml").read_text()
+    path.write_text(text.replace("[model]\n", '[model]\ninput_placement = "activation"\n', 1))
+    return _model(path)
+
+
+def test_the_additive_path_is_unchanged():
+    """No regression: an additive input gives the numbers of main before the input-inside estimators were
+    added (commit 00f4da1, same seed and options; the whole suite of /tmp comparisons was bitwise equal)."""
+    mc = engine_for(_model(DERIV / "nonlinear" / "tanh1_scalar.toml"), engine="mc", order=2, paths=300, seed=4,
+                    window=5.0, burn_in=5.0)
+    numpy.testing.assert_allclose(mc.kernel(LAGS_1).value.ravel(),
+                                  [0.5215680537662513, 0.4868736196329833, 0.4049343643947536], rtol=1e-12)
+    numpy.testing.assert_allclose(mc.kernel(LAGS_1).stderr.ravel(),
+                                  [0.009561383588201432, 0.009973962382134192, 0.014967695283829444], rtol=1e-12)
+    numpy.testing.assert_allclose(mc.kernel(LAGS_2).value.ravel(),
+                                  [-0.20175834925508374, -0.2909686677162841, -0.23722658099387908], rtol=1e-12)
+    u = input_signal(["sin(2*t)"], n_inputs=1)
+    numpy.testing.assert_allclose(mc.series(u, 1.5, 0.8).terms.ravel(),
+                                  [0.32297010321653596, 0.33899293209744935, -0.03611252995102541], rtol=1e-12)
+
+
+def test_the_log_weight_recursion_reduces_to_the_hermite_weights():
+    """e_n = (1/n) sum k lambda_k e_(n-k): for an additive input (lambda = M, -Q/2, 0, ...) the He_n(M; Q)/n!;
+    and the log-weight makers on constant first-order shifts, or on a linear activation's field with the
+    Euler step (c_1 = 1, no propagation), give the Hermite maker's weights for the same normals."""
+    from volterra_sym.classes.montecarlo.inside import (ConstantLogWeights, InsideField, InsideLogWeights,
+                                                         exp_coefficients, input_powers)
+    from volterra_sym.classes.montecarlo.series import HermiteWeights
+    from volterra_sym.classes.montecarlo.weights import NoiseWeights
+    from volterra_sym.network import numeric_srnn
+    from volterra_sym.spec import X
+
+    rng = numpy.random.default_rng(0)
+    M, Q = rng.normal(size=50), 0.8
+    lam = [None, M, numpy.full_like(M, -Q / 2)] + [numpy.zeros_like(M)] * 4
+    numpy.testing.assert_allclose(numpy.stack(exp_coefficients(lam, 6)), numpy.stack(hermite_terms(M, Q, 6)),
+                                  rtol=1e-13, atol=1e-13)
+    net = numeric_srnn(_model(DERIV / "ou2_quadratic.toml"))
+    dt, steps, order = 0.1, 7, 4
+    noise = NoiseWeights(net.sigma * numpy.sqrt(dt))
+    Cu = rng.normal(size=(steps + 1, net.n_inputs)) @ net.C.T
+    powers = input_powers(Cu, dt, order)
+    shifts = numpy.zeros_like(powers)
+    shifts[1] = powers[1]
+    linear = InsideField(net, X, order, "euler", dt)  # a(x) = x: c_1 = 1, c_j = 0
+    makers = [HermiteWeights(noise.shift_weights(powers[1]), float(noise.bracket(powers[1]).sum()), order),
+              ConstantLogWeights(shifts, noise, order), InsideLogWeights(linear, powers, noise, order)]
+    for maker in makers:
+        maker.begin(2, 5)
+    for q in range(steps):
+        z = rng.normal(size=(2, net.n_hidden, 5))
+        h = rng.normal(size=(1, 2, net.n_hidden, 5))
+        for maker in makers:
+            maker.before(q, z, h)
+    hermite, *others = [maker.weights() for maker in makers]
+    for other in others:
+        numpy.testing.assert_allclose(other, hermite, rtol=1e-12, atol=1e-12)
+
+
+def test_the_polynomial_series_closed_form():
+    """The control variate's terms for shifts polynomial in eps are the eps-Taylor coefficients of
+    E f(X + Delta(eps)) (a cubic readout: a polynomial of degree 9 in eps, fitted from Gaussian expectations
+    at 13 values of eps)."""
+    from volterra_sym.classes.ou.resummation import shifted_means
+
+    mc = engine_for(_model(DERIV / "ou3_cubic.toml"), engine="mc", order=3, paths=64)
+    chain = mc.linear_chain(0.1)
+    rng = numpy.random.default_rng(1)
+    shifts = rng.normal(scale=0.3, size=(4, 6, len(chain.mu)))
+    terms = chain.polynomial_series_terms(shifts, 1.0, 3)
+    deltas = numpy.zeros((4, len(chain.mu)))
+    for j in range(1, 4):
+        for d in shifts[j]:
+            deltas[j] = chain.M @ deltas[j] + chain.N @ d
+    eps = numpy.linspace(-1, 1, 13)
+    moved = chain.mu[None, :] + sum(eps[:, None] ** j * deltas[j][None, :] for j in range(1, 4))
+    means = shifted_means(chain.readout, chain.hidden, moved, chain.S)  # (13, p)
+    for q in range(means.shape[1]):
+        coefficients = numpy.polynomial.polynomial.polyfit(eps, means[:, q], 9)
+        numpy.testing.assert_allclose(terms[:, q], coefficients[:4], rtol=1e-8, atol=1e-10)
+    only_first = shifts.copy()
+    only_first[2:] = 0
+    numpy.testing.assert_allclose(chain.polynomial_series_terms(only_first, 0.7, 3),
+                                  chain.series_terms(shifts[1], 0.7, 3), rtol=1e-12, atol=1e-14)
+
+
+def test_the_contact_kernel_standard_error_falls_like_one_over_sqrt_paths():
+    model = _model(INSIDE)
+    paths = numpy.array([64, 256, 1024])
+    se = [engine_for(model, engine="mc", order=2, paths=int(P), seed=5, dt=0.1, window=10.0, burn_in=20.0)
+          .kernel([numpy.array([0.0, 0.5])], [2]).stderr for P in paths]
+    slopes = numpy.polyfit(numpy.log(paths), numpy.log(numpy.stack(se).reshape(len(paths), -1)), 1)[0]
+    assert numpy.all(numpy.abs(slopes + 0.5) < 0.12), slopes
+
+
+@pytest.mark.slow
+def test_the_contact_kernel_standard_error_falls_like_one_over_sqrt_paths_at_scale():
+    model = _model(INSIDE)
+    paths = numpy.array([256, 1024, 4096, 16384])
+    se = [engine_for(model, engine="mc", order=2, paths=int(P), seed=6, burn_in=30.0)
+          .kernel([numpy.array([0.0, 0.5, 1.0])], [2]).stderr for P in paths]
+    slopes = numpy.polyfit(numpy.log(paths), numpy.log(numpy.stack(se).reshape(len(paths), -1)), 1)[0]
+    assert numpy.all(numpy.abs(slopes + 0.5) < 0.08), slopes
+
+
+def test_the_inside_control_variate_reduces_the_variance_without_bias(tmp_path):
+    """tanh3 with its input inside the activation (nearly linear): the linearized network kicked along the
+    directions frozen at h* (its own input matrix diag(a'(z*)) C), with its chain's closed forms."""
+    model = _tanh3_inside(tmp_path)
+    options = {"paths": 512, "window": 15.0, "burn_in": 15.0, "dt": 0.1}
+    with_cv = engine_for(model, engine="mc", order=2, seed=1, **options)
+    plain = engine_for(model, engine="mc", order=2, seed=2, control_variate=False, **options)
+    for lags in (LAGS_1, LAGS_2):
+        a, b = with_cv.kernel(lags), plain.kernel(lags)
+        assert numpy.all(a.info["variance_reduction"] > 5), a.info["variance_reduction"]  # measured 16-30
+        assert numpy.all(numpy.abs(a.value - b.value) <= SIGMAS * numpy.hypot(a.stderr, b.stderr))
+    u = input_signal(["sin(2*t)"], n_inputs=1)
+    a, b = with_cv.series(u, 1.0, 1.0), plain.series(u, 1.0, 1.0)
+    assert numpy.all(a.info["variance_reduction"][1:] > 5), a.info["variance_reduction"]
+    assert numpy.all(numpy.abs(a.terms - b.terms)[1:] <= SIGMAS * numpy.hypot(a.stderr, b.stderr)[1:])

@@ -4,7 +4,8 @@
 linearized about its stable fixed point (the control variate; ``None`` when it is off), the time
 stepper of both (:class:`volterra_sym.stepping.Stepper`: the exact OU step for a linear activation,
 stochastic Heun otherwise) and the burn-in. :func:`run_paths` advances paths block by block and
-hands every step to an observer (the estimators of :mod:`.kernels` and :mod:`.series`).
+hands every step to an observer (the estimators of :mod:`.kernels` and :mod:`.series`), and the
+states before it to those whose weights depend on the state (an input inside the activation).
 
 Random numbers follow :mod:`volterra_sym.simulate`: paths come in blocks of
 :data:`~volterra_sym.stepping.BLOCK`; block j draws everything (start, burn-in, run) from
@@ -38,6 +39,10 @@ class Observer(Protocol):
     def begin(self, blocks: int, size: int, out: Callable[[], tuple[numpy.ndarray, numpy.ndarray | None]]) -> None:
         """A chunk of ``blocks`` blocks of ``size`` paths starts; ``out()`` gives f at the start (after
         the burn-in), as in :meth:`step`."""
+
+    def before(self, i: int, z: numpy.ndarray, h: numpy.ndarray, g: numpy.ndarray | None) -> None:
+        """Optional: step i is about to be taken from the states ``h`` (network) and ``g`` (linearization,
+        or ``None``), each (1, blocks, n, size), with normals ``z``."""
 
     def step(self, i: int, z: numpy.ndarray, out: Callable[[], tuple[numpy.ndarray, numpy.ndarray | None]]) -> None:
         """Step i has been taken with normals ``z`` (blocks, r, size); ``out()`` gives f at the new
@@ -132,8 +137,11 @@ def run_paths(chains: Chains, observer: Observer, *, paths: int, seed: int, step
             check_finite(h, "burn-in")
             observer.begin(len(chunk), size, lambda: (chains.output(chains.net, h),
                                                       None if g is None else chains.output(chains.lin, g)))
+            before = getattr(observer, "before", None)
             for i in range(steps):
                 z = normals(r)
+                if before is not None:
+                    before(i, z, h, g)
                 with numpy.errstate(all="ignore"):
                     h = stepper.step(h, i, z, forced=forced)
                     if g is not None:

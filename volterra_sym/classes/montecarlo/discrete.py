@@ -11,8 +11,9 @@ with stationary law N(mu, S_d), S_d = M S_d M^T + N G N^T. Shifting eta by d mov
 N d, so every expectation of the control variate is a Gaussian moment under N(mu, S_d) contracted
 with propagated shifts (theory.md 8): node j of R^(1) is <Df>[M^j N C_k], node (j1, j2) of R^(2) is
 <D^2 f>[M^j1 N C_k1, M^(j1+j2) N C_k2], series term n is eps^n/n! <D^n f>[delta^(x n)] with
-delta the propagated input shifts, and the driven mean is E f(X + eps delta_t). These are exact for
-the chain, so the control variate removes variance and adds no bias; for the exact scheme they are
+delta the propagated input shifts (for shifts polynomial in eps, an input inside the activation,
+the eps^n coefficient of E f(X + Delta(eps))), and the driven mean is E f(X + eps delta_t). These
+are exact for the chain, so the control variate removes variance and adds no bias; for the exact scheme they are
 the OU closed forms themselves (S_d = S, M^j = e^{A j dt}).
 """
 
@@ -36,6 +37,17 @@ def _discrete_lyapunov(M: numpy.ndarray, V: numpy.ndarray) -> numpy.ndarray:
     n = M.shape[0]
     S = numpy.linalg.solve(numpy.eye(n * n) - numpy.kron(M, M), V.reshape(-1)).reshape(n, n)
     return (S + S.T) / 2
+
+
+def _compositions(n: int) -> list[tuple[int, ...]]:
+    """Ordered tuples of positive integers summing to n (2^(n-1) of them).
+
+    >>> _compositions(3)
+    [(1, 1, 1), (1, 2), (2, 1), (3,)]
+    """
+    if n == 0:
+        return [()]
+    return [(first,) + rest for first in range(1, n + 1) for rest in _compositions(n - first)]
 
 
 class LinearChain:
@@ -72,23 +84,26 @@ class LinearChain:
             self._moments.append(T)
         return self._moments[: order + 1]
 
-    def kernel_nodes(self, plan: KernelPlan) -> numpy.ndarray:
-        """E of the control variate at each node of ``plan``: (U, p) + (m,) * order."""
+    def kernel_nodes(self, plan: KernelPlan, shifts: tuple[numpy.ndarray, ...] | None = None) -> numpy.ndarray:
+        """E of the control variate at each node of ``plan``: (U, p) + (A1[, A2]). ``shifts`` are the
+        increment shifts of each slot's impulses, (A, n) (default: C_k for every slot, A = m)."""
         T = self.moments(plan.order)[plan.order]
-        kick = self.N @ self.C  # (n, m)
         depth = plan.depth
-        powers = [kick]
-        for _ in range(depth):
-            powers.append(self.M @ powers[-1])
-        powers = numpy.stack(powers)  # (depth + 1, n, m)
+        kicks = [self.N @ self.C] if shifts is None else [self.N @ s.T for s in shifts]  # (n, A)
+        powers = []
+        for kick in kicks[: plan.order]:
+            row = [kick]
+            for _ in range(depth):
+                row.append(self.M @ row[-1])
+            powers.append(numpy.stack(row))  # (depth + 1, n, A)
         if plan.order == 1:
-            return numpy.einsum("pi,uim->upm", T, powers[plan.nodes[:, 0]])
-        later, earlier = powers[plan.nodes[:, 0]], powers[plan.nodes.sum(axis=1)]
+            return numpy.einsum("pi,uim->upm", T, powers[0][plan.nodes[:, 0]])
+        later, earlier = powers[0][plan.nodes[:, 0]], powers[-1][plan.nodes.sum(axis=1)]
         return numpy.einsum("pij,uik,ujl->upkl", T, later, earlier)
 
-    def kernel_points(self, plan: KernelPlan) -> numpy.ndarray:
-        """The nodes interpolated like the estimates: (P, p) + (m,) * order, flattened."""
-        nodes = self.kernel_nodes(plan)
+    def kernel_points(self, plan: KernelPlan, shifts: tuple[numpy.ndarray, ...] | None = None) -> numpy.ndarray:
+        """The nodes interpolated like the estimates: (P, p) + (A1[, A2]), flattened."""
+        nodes = self.kernel_nodes(plan, shifts)
         return numpy.einsum("ps,ps...->p...", plan.weights, nodes[plan.index]).reshape(-1)
 
     def series_terms(self, shifts: numpy.ndarray, eps: float, order: int) -> numpy.ndarray:
@@ -102,6 +117,27 @@ class LinearChain:
             for _ in range(k):
                 value = value @ delta
             out.append(value * eps**k / math.factorial(k))
+        return numpy.stack(out)
+
+    def polynomial_series_terms(self, shifts: numpy.ndarray, eps: float, order: int) -> numpy.ndarray:
+        """Terms for increment shifts polynomial in eps, sum_j eps^j shifts[j, i] (``shifts`` (order + 1,
+        steps, n), row 0 unused): the final state moves by Delta(eps) = sum_j eps^j Delta_j, Delta_j =
+        sum_i M^(N-1-i) N shifts[j, i], and term n is eps^n [eps^n] E f(X + Delta(eps)) =
+        eps^n sum_k 1/k! sum_(j_1+..+j_k = n) <D^k f>[Delta_j1, .., Delta_jk]: (order + 1, p)."""
+        deltas = numpy.zeros((order + 1, len(self.mu)))
+        for j in range(1, order + 1):
+            for d in shifts[j]:
+                deltas[j] = self.M @ deltas[j] + self.N @ d
+        moments = self.moments(order)
+        out = [moments[0]]
+        for n in range(1, order + 1):
+            total = numpy.zeros_like(moments[0])
+            for parts in _compositions(n):
+                value = moments[len(parts)]
+                for j in parts:
+                    value = value @ deltas[j]
+                total = total + value / math.factorial(len(parts))
+            out.append(total * eps**n)
         return numpy.stack(out)
 
     def driven_means(self, drive: numpy.ndarray, forcing: numpy.ndarray | None, eps: float,

@@ -7,7 +7,9 @@ any chunking). Kernels R^(1), R^(2) come from likelihood-ratio weights of discre
 (:mod:`.series`), the driven mean from simulating the forced network itself. The network linearized
 about its stable fixed point, driven by the same noise, is the control variate (on by default for a
 nonlinear network; for a linear one it is the network itself and would return the closed forms).
-The method, its bias in dt and its variance are in docs/theory.md section 8.
+An input inside a nonlinear activation kicks along state-dependent directions (:mod:`.inside`):
+kernels, contact kernels (compositions with some j_i > 1) at one or two times, and series terms of
+any order. The method, its bias in dt and its variance are in docs/theory.md section 8 (8.1).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy
+import sympy
 
 from ...errors import DerivationError, InputError
 from ...model import SymbolicModel, numeric_matrix
@@ -28,8 +31,10 @@ from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_composit
 from ..linearized import LinearizedEngine
 from .chains import Chains, run_paths
 from .discrete import LinearChain
+from .inside import (ConstantImpulses, ConstantLogWeights, InsideField, InsideImpulses, InsideLogWeights,
+                     input_powers, input_products)
 from .kernels import KernelObserver, kernel_plan
-from .series import DrivenObserver, SeriesObserver
+from .series import DrivenObserver, HermiteWeights, SeriesObserver
 from .weights import stencil_1d
 
 __all__ = ["MonteCarloEngine", "DEFAULT_PATHS", "MIN_PATHS", "MAX_KERNEL_ORDER"]
@@ -41,6 +46,8 @@ DEFAULT_DT = 0.05
 DT_PER_RATE = 0.1
 #: impulses per path: a window of this many linearized relaxation times (and >= 2 burn-ins)
 DEFAULT_WINDOW_RELAXATIONS = 20.0
+#: kernels at one or two times (orders 1 and 2; with an input inside the activation any composition of
+#: at most two entries within the engine's order)
 MAX_KERNEL_ORDER = 2
 #: paths x steps x accumulated node values of one kernel call (about an hour)
 MAX_NODE_WORK = 2e11
@@ -241,19 +248,27 @@ class MonteCarloEngine(Engine):
         window = max(1, round(self.window / self.dt))
         plan = kernel_plan([], self.dt, 0.0)
         p = self.model.n_outputs
-        observer = KernelObserver(plan, window, self.net.C, chains.weights(), p, control=self.control)
+        impulses = ConstantImpulses((self.net.C.T,), chains.weights())
+        observer = KernelObserver(plan, window, (impulses, impulses), p, control=self.control)
         stats = self._run(chains, observer, window)
         pooled = stats.pooled(self.linear_chain(self.dt).moments(0)[0] if self.control else None)
         return Estimate(pooled.value, self.name, stderr=pooled.stderr,
                         info=self._info(chains, pooled, (p,), window=window * self.dt))
 
-    def _refuse_inside(self, what: str) -> None:
-        """The weights assume the additive input direction C_k; the input inside a nonlinear activation acts
-        along a'(W h + b) C_k (theory.md 7), which these estimators do not weight yet."""
-        if self.model.input_placement == "activation" and not self.model.affine:
-            raise DerivationError(f"the mc engine does not estimate {what} of an input inside a nonlinear "
-                                  "activation (its weights assume the additive input); its driven mean does, "
-                                  "and the exact engines compute the kernels")
+    @property
+    def inside(self) -> bool:
+        """Whether the input enters a nonlinear activation (state-dependent kicks, theory.md 8.1)."""
+        return self.model.input_placement == "activation" and not self.model.affine
+
+    def field(self, dt: float, highest: int) -> InsideField:
+        """The input-inside-the-activation coefficients c_1..c_highest and the scheme's kick propagation."""
+        spec = self.model.spec
+        subs = {spec.parameters[k]: sympy.Float(v, 30) for k, v in self.values.items()}
+        return InsideField(self.net, spec.activation_expr.subs(subs), max(highest, 2), self.scheme, dt)
+
+    def frozen(self, field: InsideField, j: int) -> numpy.ndarray:
+        """c_j(z*) o C_k1 o .. o C_kj at the fixed point, (m^j, n): the control variate's kick directions."""
+        return input_products(self.net.C, j) * field.at(self.net.fixed_point, j)[None, :]
 
     def kernel(self, lags: Sequence[numpy.typing.ArrayLike], composition: Sequence[int] | None = None) -> Estimate:
         arrays = check_lags(lags)
@@ -261,26 +276,25 @@ class MonteCarloEngine(Engine):
         if n == 0:
             return self.stationary_mean()
         composition = check_composition(arrays, composition, self.order)
-        if any(j > 1 for j in composition):
-            self._refuse_inside("contact kernels")
+        if any(j > 1 for j in composition) and not self.inside:
             shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
             p, m = self.model.n_outputs, self.model.n_inputs
             return Estimate(numpy.zeros(shape + (p,) + (m,) * sum(composition)), self.name,
                             stderr=numpy.zeros(shape + (p,) + (m,) * sum(composition)))
-        self._refuse_inside("kernels")
-        self.check_order(n)
+        self.check_order(sum(composition))
         if n > MAX_KERNEL_ORDER:
-            raise InputError(f"the mc engine estimates kernels of order 1 and 2, not {n}; the series terms of an "
-                             "input have every order", field="order")
+            raise InputError(f"the mc engine estimates kernels of order 1 and 2 (one or two times), not {n}; the "
+                             "series terms of an input have every order", field="order")
+        degree = sum(composition)
         shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
         p, m = self.model.n_outputs, self.model.n_inputs
         if 0 in shape:
-            empty = numpy.zeros(shape + (p,) + (m,) * n)
+            empty = numpy.zeros(shape + (p,) + (m,) * degree)
             return Estimate(empty, self.name, stderr=empty.copy())
         chains = self.chains(self.dt)
         window = max(1, round(self.window / self.dt))
-        plan = kernel_plan(arrays, self.dt, _OFFSET[self.scheme])
-        node_values = len(plan.nodes) * p * m**n
+        plan = kernel_plan(arrays, self.dt, 1.0 if self.inside else _OFFSET[self.scheme])
+        node_values = len(plan.nodes) * p * m**degree
         steps = window + plan.depth
         if plan.depth > MAX_STEPS:
             raise InputError(f"the longest lag needs {plan.depth} steps of {self.dt:g} (limit {MAX_STEPS})",
@@ -288,15 +302,29 @@ class MonteCarloEngine(Engine):
         if self.paths * steps * node_values > MAX_NODE_WORK:
             raise InputError(f"{self.paths} paths x {steps} steps x {node_values} kernel nodes exceeds the budget "
                              f"{MAX_NODE_WORK:.0e}: ask fewer lags or fewer paths", field="lags")
+        weights = chains.weights()
+        shifts = None
+        if self.inside:
+            field = self.field(self.dt, max(composition) + 1)
+            network = InsideImpulses(field, composition, weights)
+            control = None
+            if self.control:
+                N = self.linear_chain(self.dt).N
+                shifts = tuple(self.frozen(field, j) @ N.T for j in composition)
+                control = ConstantImpulses(shifts, weights)
+            impulses = (network, control)
+        else:
+            impulses = (ConstantImpulses((self.net.C.T,) * n, weights),) * 2
         copies = 2 if self.control else 1
-        observer = KernelObserver(plan, window, self.net.C, chains.weights(), p, control=self.control)
-        stats = self._run(chains, observer, steps, per_path_bytes=8 * copies * (node_values + plan.depth * m + p))
+        ring = sum(m**j for j in composition) + (m**degree if n == 2 else 0)
+        observer = KernelObserver(plan, window, impulses, p, control=self.control)
+        stats = self._run(chains, observer, steps, per_path_bytes=8 * copies * (node_values + plan.depth * ring + p))
         exact = None
         if self.control:
             chain = self.linear_chain(self.dt)
-            exact = numpy.concatenate([chain.kernel_points(plan), chain.moments(0)[0]])
+            exact = numpy.concatenate([chain.kernel_points(plan, shifts), chain.moments(0)[0]])
         pooled = stats.pooled(exact)
-        full = shape + (p,) + (m,) * n
+        full = shape + (p,) + (m,) * degree
         size = int(numpy.prod(full))
         value, stderr = pooled.value[:size].reshape(full), pooled.stderr[:size].reshape(full)
         return Estimate(value, self.name, stderr=stderr,
@@ -305,9 +333,10 @@ class MonteCarloEngine(Engine):
     def series(self, u: InputSignal, t: float, eps: float, *, order: int | None = None,
                tol: float | None = None) -> SeriesResult:
         """Terms 0..order at time t (``tol`` is ignored: the accuracy is the standard error). Term 0 is
-        :meth:`stationary_mean`; term n >= 1 is eps^n E[f(h_t) He_n(M_t; Q_t)] / n! (theory.md 8)."""
+        :meth:`stationary_mean`; term n >= 1 is eps^n E[f(h_t) He_n(M_t; Q_t)] / n! (theory.md 8), or
+        eps^n E[f(h_t) e_n] with e_n the Taylor coefficients of the exponential of the Girsanov
+        log-weight for an input inside the activation (theory.md 8.1)."""
         order = self.check_order(order)
-        self._refuse_inside("the series terms")
         t = _number(t, "t", positive=False, allow_none=False)
         eps = float(eps)
         if not math.isfinite(eps):
@@ -325,17 +354,34 @@ class MonteCarloEngine(Engine):
         dt = t / steps
         chains = self.chains(dt)
         windows = max(1, round(self.window / t))
-        shifts = self._input_shifts(chains, u, steps)
         weights = chains.weights()
-        observer = SeriesObserver(weights.shift_weights(shifts), float(weights.bracket(shifts).sum()), windows,
-                                  order, eps, p, control=self.control)
+        exact, extra = None, {}
+        if self.inside:
+            Cu = self._drive(u, numpy.arange(steps + 1) * dt) @ self.net.C.T
+            powers = input_powers(Cu, dt, order)
+            field = self.field(dt, order)
+            network = InsideLogWeights(field, powers, weights, order)
+            control = None
+            if self.control:  # the linearized network kicked along the directions frozen at h*
+                chain = self.linear_chain(dt)
+                frozen = numpy.zeros(powers.shape)
+                for j in range(1, order + 1):
+                    frozen[j] = (powers[j] * field.at(self.net.fixed_point, j)[None, :]) @ chain.N.T
+                control = ConstantLogWeights(frozen, weights, order)
+                exact = chain.polynomial_series_terms(frozen, eps, order).reshape(-1)
+            makers = (network, control)
+        else:
+            shifts = self._input_shifts(chains, u, steps)
+            bracket = float(weights.bracket(shifts).sum())
+            makers = (HermiteWeights(weights.shift_weights(shifts), bracket, order),) * 2
+            exact = self.linear_chain(dt).series_terms(shifts, eps, order).reshape(-1) if self.control else None
+            extra = {"girsanov_bracket": bracket}
+        observer = SeriesObserver(makers, steps, windows, order, eps, p, control=self.control)
         stats = self._run(chains, observer, windows * steps)
-        exact = self.linear_chain(dt).series_terms(shifts, eps, order).reshape(-1) if self.control else None
         pooled = stats.pooled(exact)
         terms[1:] = pooled.value.reshape(order + 1, p)[1:]
         stderr[1:] = pooled.stderr.reshape(order + 1, p)[1:]
-        info = self._info(chains, pooled, (order + 1, p), windows=windows,
-                          girsanov_bracket=float(weights.bracket(shifts).sum()))
+        info = self._info(chains, pooled, (order + 1, p), windows=windows, **extra)
         return SeriesResult(t, eps, terms, steps, float(stderr.max()), self.name, stderr, info=info)
 
     def _input_shifts(self, chains: Chains, u: InputSignal, steps: int) -> numpy.ndarray:

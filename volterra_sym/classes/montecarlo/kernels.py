@@ -9,8 +9,9 @@ lag needs. The estimate of a node is the average over the window of
 
 with the Hermite weight w (x) w - C^T G^-1 C when j2 = 0 (both impulses on one step). ``offset`` is
 1/2 for Heun (a step's impulse acts at its midpoint) and 0 for the exact OU step and Euler (at its
-end). Kernels at other lags are cubic Lagrange interpolants of the nodes. The same sums over the
-linearized network give the control variate, whose expectation is replaced by its closed form at
+end). An input inside the activation kicks along state-dependent directions at the step's start
+(offset 1; weights and the same-step term in :mod:`.inside`). Kernels at other lags are cubic
+Lagrange interpolants of the nodes. The same sums over the linearized network give the control variate, whose expectation is replaced by its closed form at
 the requested lags (so the interpolation and the time step bias only the residual R - beta R_lin).
 """
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy
 
-from .weights import NoiseWeights, stencil_1d, stencil_2d
+from .weights import stencil_1d, stencil_2d
 
 __all__ = ["KernelPlan", "kernel_plan", "KernelObserver"]
 
@@ -68,34 +69,66 @@ def kernel_plan(lags: list[numpy.ndarray], dt: float, offset: float) -> KernelPl
 class KernelObserver:
     """Accumulates node sums over sliding impulses and the time-averaged output (module docstring).
 
-    Entries per path: the points of ``plan`` x (p,) x (m,) * order, then the p stationary-mean values.
+    ``impulses`` holds the weight makers of the network and of the control variate (one object when
+    they share the weights): :class:`~.inside.ConstantImpulses` for an additive input,
+    :class:`~.inside.InsideImpulses` for an input inside the activation. Entries per path: the points
+    of ``plan`` x (p,) x the makers' input tuples per slot, then the p stationary-mean values.
     """
 
-    def __init__(self, plan: KernelPlan, window: int, C: numpy.ndarray, weights: NoiseWeights, p: int, *,
-                 control: bool):
+    def __init__(self, plan: KernelPlan, window: int, impulses: tuple, p: int, *, control: bool):
         self.plan, self.window, self.p, self.control = plan, window, p, control
-        self.m = C.shape[1]
-        self.kick = weights.shift_weights(C.T)  # (m, r)
-        self.same_step = weights.bracket(C.T[:, None, :], C.T[None, :, :])  # (m, m)
+        self.makers = impulses if control and impulses[1] is not impulses[0] else impulses[:1]
+        self.sizes = impulses[0].sizes[: plan.order]
         self.ring_size = plan.depth + 1
-        kernel_entries = plan.points * p * self.m ** plan.order
+        kernel_entries = plan.points * p * int(numpy.prod(self.sizes, dtype=numpy.int64))
         self.entries = kernel_entries + p
         nodes = plan.nodes
         self.first_kick = nodes.sum(axis=1) if plan.order else numpy.zeros(0, dtype=numpy.int64)
         self.later = nodes[:, 0] if plan.order else None
         self.diagonal = (nodes[:, 1] == 0) if plan.order == 2 else None
+        self.any_diagonal = bool(plan.order == 2 and self.diagonal.any())
 
     def begin(self, blocks: int, size: int, out) -> None:
         shape = (blocks, size)
-        U, p, m, order = len(self.plan.nodes), self.p, self.m, self.plan.order
-        self.ring = numpy.zeros((self.ring_size, m) + shape)
+        U, p = len(self.plan.nodes), self.p
+        R = self.ring_size
+        # per maker: rings of the later slot's weights, the earlier slot's, and the same-step weights
+        self.rings = []
+        for _ in self.makers:
+            later = numpy.zeros((R, self.sizes[0]) + shape) if self.plan.order else None
+            earlier = numpy.zeros((R, self.sizes[1]) + shape) if self.plan.order == 2 else None
+            same = numpy.zeros((R,) + self.sizes + shape) if self.any_diagonal else None
+            self.rings.append((later, earlier, same))
         chains = 2 if self.control else 1
-        self.acc = [numpy.zeros((U, p) + (m,) * order + shape) for _ in range(chains)]
+        self.acc = [numpy.zeros((U, p) + self.sizes + shape) for _ in range(chains)]
         self.mean = [numpy.zeros((p,) + shape) for _ in range(chains)]
 
+    def before(self, i: int, z: numpy.ndarray, h, g) -> None:
+        if not len(self.plan.nodes):
+            return
+        slot = i % self.ring_size
+        for maker, (later, earlier, same), state in zip(self.makers, self.rings, (h, g)):
+            w1, w2, both = maker.weights(z, state, self.any_diagonal)
+            later[slot] = w1
+            if earlier is not None:
+                earlier[slot] = w2
+            if same is not None:
+                same[slot] = both
+
+    def _weight(self, rings, i: int, active: numpy.ndarray, kicks: numpy.ndarray) -> numpy.ndarray:
+        later_ring, earlier_ring, same_ring = rings
+        at_later = (i - self.later[active]) % self.ring_size
+        later = later_ring[at_later]  # (A, m1, blocks, size)
+        if self.plan.order == 1:
+            return later
+        earlier = earlier_ring[kicks[active] % self.ring_size]
+        weight = later[:, :, None] * earlier[:, None, :]  # (A, m1, m2, blocks, size)
+        diag = self.diagonal[active]
+        if diag.any():
+            weight[diag] = same_ring[at_later[diag]]
+        return weight
+
     def step(self, i: int, z: numpy.ndarray, out) -> None:
-        if len(self.plan.nodes):
-            self.ring[i % self.ring_size] = numpy.moveaxis(self.kick @ z, 1, 0)  # (m, blocks, size)
         kicks = i - self.first_kick
         active = numpy.flatnonzero((kicks >= 0) & (kicks < self.window))
         if not active.size and i >= self.window:
@@ -106,18 +139,12 @@ class KernelObserver:
                 mean += f
         if not active.size:
             return
-        later = self.ring[(i - self.later[active]) % self.ring_size]  # (A, m, blocks, size)
-        if self.plan.order == 1:
-            weight = later
-        else:
-            earlier = self.ring[kicks[active] % self.ring_size]
-            weight = later[:, :, None] * earlier[:, None, :]  # (A, m, m, blocks, size)
-            diag = self.diagonal[active]
-            if diag.any():
-                weight[diag] -= self.same_step[None, :, :, None, None]
+        weights = [self._weight(rings, i, active, kicks) for rings in self.rings]
         every = active.size == len(self.plan.nodes)
-        for acc, f in zip(self.acc, values):
-            term = weight[:, None] * f.reshape((1, self.p) + (1,) * self.plan.order + f.shape[1:])
+        slots = len(self.sizes)
+        for a, (acc, f) in enumerate(zip(self.acc, values)):
+            weight = weights[min(a, len(weights) - 1)]
+            term = weight[:, None] * f.reshape((1, self.p) + (1,) * slots + f.shape[1:])
             if every:
                 acc += term
             else:

@@ -3,7 +3,10 @@
 Series: after the burn-in a path runs consecutive windows of ``steps`` steps, each a stationary
 start for the input u over [0, t]. Over a window the unforced network accumulates the Girsanov
 martingale M = sum_i a_i (a_i = v_i . z_i, v_i = P^T d_i, :mod:`.weights`) with the deterministic
-bracket Q_M; at its end term n is eps^n f(h_t) He_n(M; Q_M) / n!, averaged over the windows.
+bracket Q_M; at its end term n is eps^n f(h_t) He_n(M; Q_M) / n!, averaged over the windows. An
+input inside the activation shifts the increments by state-dependent polynomials in eps: the
+log-weight is then sum_n eps^n lambda_n and the weight of term n the Taylor coefficient e_n of
+its exponential (:mod:`.inside`); the control variate has its own (constant) shifts.
 
 Driven mean: the forced network (the simulator's scheme with eps C u_t in the drift) from its
 stationary start, f recorded at the grid points around the requested times and interpolated
@@ -17,34 +20,59 @@ import numpy
 
 from .weights import hermite_terms
 
-__all__ = ["SeriesObserver", "DrivenObserver"]
+__all__ = ["SeriesObserver", "HermiteWeights", "DrivenObserver"]
+
+
+class HermiteWeights:
+    """He_n(M; Q) / n! of the martingale M = sum_i v_i . z_i of constant shifts (``vectors`` (steps, r))
+    with the deterministic bracket Q: the additive input."""
+
+    needs_state = False
+
+    def __init__(self, vectors: numpy.ndarray, bracket: float, order: int):
+        self.vectors, self.bracket, self.order = vectors, float(bracket), order
+
+    def begin(self, blocks: int, size: int) -> None:
+        self.M = numpy.zeros((blocks, size))
+
+    def before(self, q: int, z: numpy.ndarray, h) -> None:
+        self.M += numpy.einsum("r,brs->bs", self.vectors[q], z)
+
+    def weights(self) -> numpy.ndarray:
+        out = numpy.stack(hermite_terms(self.M, self.bracket, self.order))
+        self.M = numpy.zeros_like(self.M)
+        return out
 
 
 class SeriesObserver:
-    """Terms 0..order at the end of each window of ``shifts`` (steps, r) weight vectors."""
+    """Terms 0..order at the end of each window of ``steps`` steps. ``weights`` holds the weight makers
+    of the network and of the control variate (one object when they share the weights, as for an
+    additive input): ``begin``, ``before(q, z, h)`` per step, ``weights()`` (order + 1, blocks, size)
+    at a window's end."""
 
-    def __init__(self, vectors: numpy.ndarray, bracket: float, windows: int, order: int, eps: float, p: int, *,
-                 control: bool):
-        self.vectors, self.bracket, self.windows = vectors, float(bracket), windows
+    def __init__(self, weights: tuple, steps: int, windows: int, order: int, eps: float, p: int, *, control: bool):
+        self.makers = weights if control and weights[1] is not weights[0] else weights[:1]
+        self.length, self.windows = steps, windows
         self.order, self.eps, self.p, self.control = order, float(eps), p, control
-        self.length = len(vectors)
         self.entries = (order + 1) * p
 
     def begin(self, blocks: int, size: int, out) -> None:
-        self.M = numpy.zeros((blocks, size))
+        for maker in self.makers:
+            maker.begin(blocks, size)
         chains = 2 if self.control else 1
         self.acc = [numpy.zeros((self.order + 1, self.p, blocks, size)) for _ in range(chains)]
 
+    def before(self, i: int, z: numpy.ndarray, h, g) -> None:
+        for maker, state in zip(self.makers, (h, g)):
+            maker.before(i % self.length, z, state)
+
     def step(self, i: int, z: numpy.ndarray, out) -> None:
-        q = i % self.length
-        self.M += numpy.einsum("r,brs->bs", self.vectors[q], z)
-        if q != self.length - 1:
+        if i % self.length != self.length - 1:
             return
         powers = self.eps ** numpy.arange(self.order + 1)
-        weights = numpy.stack(hermite_terms(self.M, self.bracket, self.order)) * powers[:, None, None]
-        for acc, f in zip(self.acc, out()):
-            acc += weights[:, None] * f[None]
-        self.M = numpy.zeros_like(self.M)
+        weights = [maker.weights() * powers[:, None, None] for maker in self.makers]
+        for a, (acc, f) in enumerate(zip(self.acc, out())):
+            acc += weights[min(a, len(weights) - 1)][:, None] * f[None]
 
     def end(self):
         values = [acc.reshape(self.entries, *acc.shape[2:]) / self.windows for acc in self.acc]
