@@ -33,7 +33,7 @@ import scipy.sparse
 
 from ...errors import DerivationError, InputError
 from .expmv import expmv
-from .inside import cascade_fields, field_apply, field_norm, perturbation_field, real_matmul
+from .inside import cascade_fields, field_matrix, field_norm, perturbation_field, real_matmul
 from .operator import GridOperator
 
 __all__ = ["integrate", "series_on_grid", "driven_mean_on_grid", "MAX_STEPS"]
@@ -85,12 +85,12 @@ def _inside_driven_step(op: GridOperator, eps: complex, y: numpy.ndarray, h: flo
                         u1: numpy.ndarray, u2: numpy.ndarray) -> numpy.ndarray:
     """exp(h/2 H^T + B_v^T) y with the field v = h (a V(t1) + b V(t2)) of the whole perturbation."""
     field = perturbation_field(op, weights, u1, u2, h, eps)
+    D = field_matrix(op, field)
     half = 0.5 * h * op.HT
-
-    def apply(X: numpy.ndarray) -> numpy.ndarray:
-        return real_matmul(half, X) + field_apply(op, field, X)
-
-    return expmv(apply, y, 1.0, 0.5 * h * op.norm_T + field_norm(op, field), 0.5 * h * op.shift_T)
+    if D is None:
+        return expmv(lambda X: real_matmul(half, X), y, 1.0, 0.5 * h * op.norm_T, 0.5 * h * op.shift_T)
+    Omega = half + D
+    return expmv(Omega.__matmul__, y, 1.0, 0.5 * h * op.norm_T + field_norm(op, field), 0.5 * h * op.shift_T)
 
 
 def _inside_cascade_step(op: GridOperator, Y: numpy.ndarray, h: float, weights: tuple[float, float],
@@ -98,12 +98,14 @@ def _inside_cascade_step(op: GridOperator, Y: numpy.ndarray, h: float, weights: 
     """The cascade's exponential with the couplings h (a L_j(u(t1)) + b L_j(u(t2))) from order n - j to n."""
     order = Y.shape[1] - 1
     fields = cascade_fields(op, weights, u1, u2, h, order)
+    couplings = [(j, field_matrix(op, field)) for j, field in enumerate(fields, start=1)]
+    couplings = [(j, D) for j, D in couplings if D is not None]
     half = 0.5 * h * op.HT
 
     def apply(X: numpy.ndarray) -> numpy.ndarray:
         out = half @ X
-        for j, field in enumerate(fields, start=1):
-            out[:, j:] += field_apply(op, field, X[:, :-j])
+        for j, D in couplings:
+            out[:, j:] += D @ X[:, :-j]
         return out
 
     bound = 0.5 * h * op.norm_T + sum(field_norm(op, f) for f in fields)

@@ -15,8 +15,8 @@ the per-unit operators E_i of :class:`~.operator.GridOperator` (the additive B_k
   uses the whole perturbation V(t) = a(z + eps C u(t)) - a(z), never expanded in eps (complex eps
   allowed: a Cauchy integral over eps gives the series terms back).
 
-Fields are applied matrix-free in column form, X -> sum_i E_i^T (v_i X), with the exact 1-norm bound
-max_c sum_i |v_i(c)| ||column c of E_i^T||_1.
+A field is applied in column form, X -> sum_i E_i^T (v_i X), by one matrix B_v^T assembled per time step
+(:func:`field_matrix`), with the 1-norm bound max_c sum_i |v_i(c)| ||column c of E_i^T||_1.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ...model import SymbolicModel
 from ...spec import X
 
 __all__ = ["InsideActivation", "inside_activation", "contact_operators", "field_apply", "field_norm",
-           "cascade_fields", "perturbation_field", "real_matmul"]
+           "cascade_fields", "perturbation_field", "real_matmul", "field_matrix"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,24 @@ def field_apply(op, field: numpy.ndarray, X: numpy.ndarray) -> numpy.ndarray:
         term = real_matmul(ET, v[:, None] * X if X.ndim == 2 else v * X)
         out = term if out is None else out + term
     return numpy.zeros(X.shape, dtype=numpy.result_type(field, X)) if out is None else out
+
+
+def field_matrix(op, field: numpy.ndarray):
+    """B_v^T = sum_i E_i^T diag(v_i) as one matrix (dense on a small grid, CSR otherwise; complex for a
+    complex field): built once per time step, so each product inside the exponential is a single one."""
+    total = None
+    for i, ET in enumerate(op.unitsT):
+        v = field[i]
+        if not numpy.any(v):
+            continue
+        if isinstance(ET, numpy.ndarray):
+            term = ET * v[None, :]
+        else:
+            import scipy.sparse
+
+            term = scipy.sparse.csr_matrix(ET.multiply(v[None, :]))
+        total = term if total is None else total + term
+    return total
 
 
 def field_norm(op, field: numpy.ndarray) -> float:
