@@ -1,5 +1,9 @@
 """Independent oracle for gradient-class networks: the forward Fokker-Planck equation (theory.md 3a).
 
+(The Fourier/RK4 solver of the same equation used by ``verify`` lives in the package,
+:mod:`volterra_sym.fokker_planck`, built from a spec by
+:func:`volterra_sym.verification.oracles.forward.solver_for`; this Chebyshev one needs SciPy.)
+
 Chebyshev collocation of L0* rho = -div(F rho) + 1/2 s^2 Laplacian rho on a box with rho = 0 on the
 boundary, dense scipy matrix exponentials, Clenshaw-Curtis quadrature. It shares nothing with the
 engine's spectral route (Fourier collocation of the backward operator in Schroedinger form):

@@ -75,6 +75,20 @@ def gaussian_expectation(sys: OUSystem, shift: np.ndarray, nodes: int = 24) -> n
     return np.stack(out, axis=-1)
 
 
+def moment_by_quadrature(sys: OUSystem, output: int, alpha: tuple[int, ...], nodes: int) -> float:
+    """<d^n f / dh_alpha>_inf: the readout differentiated symbolically (SymPy), integrated by a tensor
+    Gauss-Hermite rule under N(mu, S) from SciPy's Lyapunov solve (no moment recursion)."""
+    g = sympy.diff(sys.readout[output], *[sys.hidden[i] for i in alpha]) if alpha else sys.readout[output]
+    func = sympy.lambdify(sys.hidden, g, modules="numpy")
+    n = len(sys.mu)
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / np.sqrt(2 * np.pi)
+    Z = np.stack(np.meshgrid(*([x] * n), indexing="ij")).reshape(n, -1)
+    W = functools.reduce(np.multiply.outer, [w] * n).ravel()
+    H = sys.mu[:, None] + np.linalg.cholesky(sys.S) @ Z
+    return float(np.broadcast_to(func(*H), W.shape) @ W)
+
+
 def _cauchy_coefficients(F, order: int, radius: float, points: int = 32) -> np.ndarray:
     """Taylor coefficients c_0..c_order of an analytic F(z) from samples on |z| = radius."""
     z = radius * np.exp(2j * np.pi * np.arange(points) / points)

@@ -11,7 +11,7 @@ import scipy.linalg
 import sympy
 
 from conftest import DERIVATIONS
-from helpers import QUADRATIC, with_model, write_spec
+from helpers import with_model, write_spec
 from oracles import gaussian_expectation, system_from_spec
 from volterra_sym import build_model, derive_kernels, kernel_expression, kernel_values, load_spec, numeric_kernels
 from volterra_sym.cli.main import main
@@ -66,6 +66,18 @@ def test_conjugate_variables_have_zero_mean_and_score_form(path):
         score_form = -sum(spec.C[i, k] * sympy.diff(log_rho, h[i]) for i in range(len(h)))
         assert sympy.simplify(A_k - score_form) == 0
         assert sympy.simplify(A_k.subs(dict(zip(spec.hidden, mu)))) == 0  # linear in h - mu
+
+
+@pytest.mark.parametrize("path", DERIVATIONS, ids=lambda p: p.stem)
+def test_score_is_the_gradient_of_the_log_density(path):
+    """law.score (shown by `derive`) = grad log N(mu, S), with mu and S from SciPy's Lyapunov solve."""
+    spec, kset = _derive(path)
+    sys_ = system_from_spec(spec)
+    subs = {spec.parameters[k]: v for k, v in spec.defaults.items()}
+    score = sympy.lambdify(spec.hidden, list(kset.law.score.subs(subs)), modules="numpy")
+    for h in np.random.default_rng(3).normal(size=(4, spec.n_hidden)):
+        expected = -np.linalg.solve(sys_.S, h - sys_.mu)
+        assert np.allclose(np.array(score(*h), dtype=float), expected, rtol=1e-10, atol=1e-12)
 
 
 def test_quadratic_readout_matches_theory_formulas(tmp_path, rng):

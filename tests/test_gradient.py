@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sympy
 
-from fp_oracle import FokkerPlanck, FourierFokkerPlanck
+from fp_oracle import FokkerPlanck
+from volterra_sym.verification.oracles.forward import solver_for
 from volterra_sym import build_model, load_spec
 from volterra_sym.cli.main import main
 from volterra_sym.errors import DerivationError
@@ -130,7 +131,7 @@ def test_reversible_class_detected_and_density_exact(reversible):
 
 @pytest.fixture(scope="module")
 def reversible_fp():
-    return FourierFokkerPlanck(load_spec(REVERSIBLE), half_width=6.5, nodes=96)
+    return solver_for(load_spec(REVERSIBLE), half_width=6.5, nodes=96)
 
 @pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from conftest import DERIVATIONS
 from helpers import to_toml
-from oracles import (first_order_correlation, kernel_by_resummation, resummation_terms, second_order_correlation,
-                     system_from_spec)
+from oracles import (first_order_correlation, kernel_by_resummation, moment_by_quadrature, resummation_terms,
+                     second_order_correlation, system_from_spec)
 from volterra_sym import build_model, derive_kernels, kernel_values, load_spec, numeric_kernels, parse_spec
 from volterra_sym.cli.main import main
 from volterra_sym.classes.ou.series import series_terms
@@ -60,6 +60,29 @@ def test_third_order_non_polynomial_kernel():
     lags = [0.2, 0.5, 0.9]
     oracle = kernel_by_resummation(system_from_spec(spec), lags, (0, 0, 0), points=32, radius=0.3, nodes=40)
     assert _relerr(kernel_values(nk, lags)[:, 0, 0, 0], oracle) < 1e-10
+
+
+@pytest.mark.parametrize("readout", ["h1**4 - 2*h1**2*h2 + 0.5*h2**3", "h1*h2**5 - h2**2 + h1", "h1**3*h2**3",
+                                     "(h1 - 0.3*h2)**6 + h2**4"])
+def test_moment_tensors_of_high_degree_match_quadrature(readout):
+    """<D^n f> for readouts of degree 4-6 (moments up to degree 6) against Gauss-Hermite quadrature of the
+    derivatives under SciPy's stationary law: a slip in the moment recursion cannot hide here."""
+    import tomllib
+
+    data = {"name": "sextic", "model": {"activation": "linear", "Gamma": [[1.2, 0.0], [0.0, 0.9]],
+                                        "W": [[0.0, 0.4], [-0.5, 0.0]], "b": [0.15, -0.1], "C": [[1.0], [0.4]],
+                                        "sigma": [[0.6, 0.0], [0.2, 0.5]], "readout": [readout]},
+            "expansion": {"order": 4}}
+    spec = parse_spec(tomllib.loads(to_toml(data)))
+    kset = derive_kernels(build_model(spec))
+    nk = numeric_kernels(kset)
+    sys_ = system_from_spec(spec)
+    assert kset.degree >= 4
+    for n in range(kset.order + 1):
+        for alpha in itertools.combinations_with_replacement(range(spec.n_hidden), n):
+            oracle = moment_by_quadrature(sys_, 0, alpha, nodes=kset.degree // 2 + 2)
+            got = nk.moments[n][(0,) + alpha]
+            assert abs(got - oracle) <= 1e-12 * max(1.0, abs(oracle)), (n, alpha, got, oracle)
 
 
 @pytest.mark.parametrize("path", DERIVATIONS, ids=lambda p: p.stem)
@@ -163,7 +186,7 @@ def random_systems(draw):
     Gamma = np.diag(np.round(rng.uniform(0.8, 2.0, size=n), 2))
     r = draw(st.integers(1, n))
     sigma = rnd(n, r, scale=0.6) + np.eye(n, r) * 0.5
-    degree = draw(st.integers(1, 3))
+    degree = draw(st.integers(1, 6))  # degrees 4-6 exercise Gaussian moments beyond the covariance
     readout = []
     for _ in range(draw(st.integers(1, 2))):
         monos = list(_monomials(n, degree))
@@ -183,15 +206,18 @@ def random_systems(draw):
     from hypothesis import assume
 
     assume(eig.real.max() < -0.05 and s[-1] > 1e-3 * s[0])
-    return data, seed
+    return data, seed, degree
 
 
 @pytest.mark.slow  # slower than ~3 s on the 2-core machine: run with -m slow (CI runs both)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_systems())
 def test_random_stable_systems(case):
-    data, seed = case
+    data, seed, degree = case
     import tomllib
+
+    nodes = degree // 2 + 1  # Gauss-Hermite exact for the readout (of f itself, never its moments)
+    points = degree + 1  # the Cauchy circle must not alias coefficients up to the readout's degree
 
     spec = parse_spec(tomllib.loads(to_toml(data)))
     kset = derive_kernels(build_model(spec))
@@ -201,14 +227,14 @@ def test_random_stable_systems(case):
     for n in range(1, kset.order + 1):
         lags = rng.uniform(0.0, 2.0, size=n)
         idx = tuple(rng.integers(0, spec.n_inputs, size=n))
-        oracle = kernel_by_resummation(sys_, lags, idx, points=4, nodes=3)
+        oracle = kernel_by_resummation(sys_, lags, idx, points=points, nodes=nodes)
         got = kernel_values(nk, list(lags))[(slice(None),) + idx]
         assert np.abs(got - oracle).max() <= 1e-10 * max(np.abs(oracle).max(), 1e-3), (n, idx, got, oracle)
     freq = rng.uniform(0.5, 3.0, size=spec.n_inputs)
     u = lambda t: np.sin(np.multiply.outer(np.asarray(t), freq))  # noqa: E731
     t = float(rng.uniform(0.3, 3.0))
     got = series_terms(nk, u, t, 0.9).terms
-    oracle = resummation_terms(sys_, lambda s: u(s), t, 0.9, kset.order, radius=0.5, nodes=3)
+    oracle = resummation_terms(sys_, lambda s: u(s), t, 0.9, kset.order, radius=0.5, nodes=nodes)
     assert np.abs(got - oracle).max() <= 1e-8 * max(np.abs(oracle).max(), 1e-3)
 
 

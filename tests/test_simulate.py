@@ -13,7 +13,7 @@ from oracles import ou_exact_mean
 
 from volterra_sym import build_model, derive_kernels, load_spec, numeric_kernels
 from volterra_sym.cli.main import main
-from volterra_sym.errors import DerivationError, InputError, SpecError
+from volterra_sym.errors import DerivationError, InputError
 from volterra_sym.model import linearize
 from volterra_sym.propagator import expm
 from volterra_sym.network import NumericSRNN, numeric_srnn, ou_transition, stationary_covariance
@@ -323,3 +323,19 @@ def test_cli_simulate_bad_input_one_line(capsys, extra, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_block_statistics_pool_to_the_whole_sample():
+    """Per-block (mean, sum of squared deviations) pooled by ``_combine`` give the mean and standard error
+    of the whole sample, between-block spread included."""
+    from volterra_sym.simulate import _combine
+
+    rng = numpy.random.default_rng(4)
+    sizes = [BLOCK, BLOCK, 300]
+    blocks = [rng.normal(loc=0.2 * j, scale=1.0 + j, size=s) for j, s in enumerate(sizes)]
+    means = numpy.array([b.mean() for b in blocks]).reshape(-1, 1, 1, 1)
+    m2 = numpy.array([((b - b.mean()) ** 2).sum() for b in blocks]).reshape(-1, 1, 1, 1)
+    mean, stderr = _combine(means, m2, numpy.array(sizes, dtype=float))
+    sample = numpy.concatenate(blocks)
+    assert abs(float(mean.ravel()[0]) - sample.mean()) < 1e-14
+    assert abs(float(stderr.ravel()[0]) - sample.std(ddof=1) / numpy.sqrt(sample.size)) < 1e-15

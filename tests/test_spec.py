@@ -17,7 +17,7 @@ BAD_SPECS = {
     "unknown name in readout": (with_model(readout=["h1 + h9"]), "[model].readout[0]", "unknown name 'h9'"),
     "code in readout": (with_model(readout=["__import__('os').system('touch pwned')"]), "[model].readout[0]",
                         "not allowed"),
-    "attribute access": (with_model(readout=["h1.real"]), "[model].readout[0]", "Attribute"),
+    "attribute access": (with_model(readout=["h1.real"]), "[model].readout[0]", "attribute access"),
     "code in a matrix entry": (with_model(b=["open('x')", 0.0]), "[model].b[0]", "not allowed"),
     "unknown parameter in entry": (with_model(b=["g", 0.0]), "[model].b[0]", "unknown name 'g'"),
     "Gamma not square": (with_model(Gamma=[[1.0, 0.0]]), "[model].Gamma", "columns"),
@@ -84,7 +84,7 @@ def test_divergent_expectation_is_refused(tmp_path, capsys):
     path = write_spec(tmp_path, with_model(readout=["1/h1"]))
     assert main(["kernel", str(path), "--order", "1", "--lags", "0.5", "--json"]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "does not converge" in err
+    assert len(err.strip().splitlines()) == 1 and "E[1/h1] does not exist" in err and "singular where h1 = 0" in err
 
 
 def test_deeply_nested_toml(tmp_path, capsys):

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fp_oracle import FokkerPlanck, FourierFokkerPlanck
+from fp_oracle import FokkerPlanck
+from volterra_sym.verification.oracles.forward import solver_for
 from volterra_sym import build_model, load_spec
 from volterra_sym.cli.main import main
 from volterra_sym.codegen.pipeline import expected_inputs_sha256, generate_module, generate_source
@@ -183,7 +184,7 @@ def test_scalar_series_is_second_order_and_matches_the_engine_and_fokker_planck(
         assert 3.7 < errors[0][n] / errors[1][n] < 4.3 and 3.7 < errors[1][n] / errors[2][n] < 4.3
     richardson = (4 * finals[2] - finals[1]) / 3
     assert np.abs(richardson - reference).max() <= 1e-7 * np.abs(reference).max()
-    fp = FourierFokkerPlanck(spec, half_width=7.0, nodes=128)
+    fp = solver_for(spec, half_width=7.0, nodes=128)
     expected = fp.series_terms(lambda s: _u(s)[..., 0], T, eps, spec.order)
     assert np.abs(richardson - expected).max() <= 1e-7 * np.abs(expected).max()
 
@@ -192,7 +193,7 @@ def test_scalar_series_is_second_order_and_matches_the_engine_and_fokker_planck(
 def test_reversible_module_matches_the_engine_and_fokker_planck(reversible):
     spec, module, sk = reversible
     check_generated_module(module, spec, spectral=sk)
-    fp = FourierFokkerPlanck(spec, half_width=6.5, nodes=96)
+    fp = solver_for(spec, half_width=6.5, nodes=96)
     assert np.allclose(module.stationary_mean(), fp.mean(fp.rho), rtol=1e-9, atol=1e-11)
     for lags in ([0.0], [0.5], [1.5], [0.3, 0.7], [0.0, 0.0]):
         got = module.kernel(len(lags), *lags)[(slice(None),) + (0,) * len(lags)]
@@ -224,9 +225,27 @@ def test_reversible_series_matches_fokker_planck(reversible):
         times = np.arange(int(round(T / dt)) + 1) * dt
         finals.append(module.series(_u(times), dt, eps=eps)[:, -1])
     richardson = (4 * finals[1] - finals[0]) / 3
-    fp = FourierFokkerPlanck(spec, half_width=6.5, nodes=96)
+    fp = solver_for(spec, half_width=6.5, nodes=96)
     expected = fp.series_terms(lambda s: _u(s)[..., 0], T, eps, spec.order)
     assert np.abs(richardson - expected).max() <= 1e-7 * np.abs(expected).max()
+
+
+def test_first_order_series_is_exact_for_a_piecewise_linear_input(scalar):
+    """The runtime integrates each step exactly for a source linear over the step, so the order-1 term at
+    coarse steps (lam dt up to ~50: both branches of the step weights) equals int_0^t R^(1)(t - s) u(s) ds
+    of the piecewise-linear input, here by 20-point Gauss-Legendre per step of the module's own kernel."""
+    _, module, _ = scalar
+    dt, T = 0.25, 13
+    samples = _u(np.arange(T) * dt)
+    terms = module.series(samples, dt, eps=1.0, order=1)
+    x, w = np.polynomial.legendre.leggauss(20)
+    t_end = (T - 1) * dt
+    total = 0.0
+    for i in range(T - 1):
+        s = i * dt + (x + 1) * dt / 2
+        u_lin = samples[i, 0] + (samples[i + 1, 0] - samples[i, 0]) * (s - i * dt) / dt
+        total += (w * dt / 2 * module.kernel(1, t_end - s)[:, 0, 0] * u_lin).sum()
+    assert abs(terms[1, -1, 0] - total) <= 1e-10 * max(1.0, abs(total)), (terms[1, -1, 0], total)
 
 
 def test_parameters_are_fixed_at_the_defaults(tmp_path):

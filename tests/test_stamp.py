@@ -116,7 +116,7 @@ def test_loader_refuses_another_api_version(tmp_path):
     module = generate_module(relative(TOY), tmp_path).path
     text = module.read_text(encoding="utf-8")
     module.write_text(text.replace('{"api": 1,', '{"api": 2,', 1), encoding="utf-8")
-    with pytest.raises(StaleModuleError, match="generated with API 2, this volterra_sym expects 1"):
+    with pytest.raises(StaleModuleError, match="generated for module API version 2, this volterra_sym reads version 1"):
         load_generated(module)
 
 

@@ -10,6 +10,7 @@ __all__ = [
     "VolterraSymError",
     "SpecError",
     "DerivationError",
+    "SymbolicBudgetError",
     "UnsupportedExpressionError",
     "VerificationError",
     "StaleModuleError",
@@ -53,6 +54,10 @@ class InputError(VolterraSymError, ValueError):
 
 class DerivationError(VolterraSymError):
     """The derivation method does not apply or failed (no closed form, unsupported class)."""
+
+
+class SymbolicBudgetError(DerivationError):
+    """The symbolic derivation would exceed its work budget (estimated before it starts)."""
 
 
 class UnsupportedExpressionError(VolterraSymError, NotImplementedError):

@@ -65,6 +65,27 @@ _BINARY = {
 }
 
 
+#: plain-language names of the syntax an expression may not use (no syntax-tree text in messages)
+_SYNTAX = {
+    "Attribute": "attribute access (a.b)", "Subscript": "indexing (a[i])", "Lambda": "a lambda",
+    "Compare": "a comparison", "BoolOp": "and/or", "IfExp": "if/else", "Call": "a call of an expression",
+    "List": "a list", "Tuple": "a tuple", "Set": "a set", "Dict": "a dict", "ListComp": "a comprehension",
+    "SetComp": "a comprehension", "DictComp": "a comprehension", "GeneratorExp": "a generator",
+    "Starred": "*unpacking", "NamedExpr": "an assignment (:=)", "JoinedStr": "an f-string",
+    "Await": "await", "Yield": "yield", "YieldFrom": "yield", "Slice": "a slice",
+}
+_OPERATORS = {"FloorDiv": "//", "Mod": "%", "MatMult": "@", "BitAnd": "&", "BitOr": "|", "BitXor": "^",
+              "LShift": "<<", "RShift": ">>", "Invert": "~", "Not": "not"}
+
+
+def _describe(node: ast.AST) -> str:
+    """What a syntax node is, in words (for refusals)."""
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+        op = type(node.op).__name__
+        return f"the operator {_OPERATORS.get(op, op)!r}"
+    return _SYNTAX.get(type(node).__name__, "this syntax")
+
+
 def parse_number(value: object, *, key: str, path: str | None = None) -> sympy.Expr:
     """Exact SymPy number from a TOML/JSON scalar: ``0.1`` becomes ``1/10``, not a binary float.
 
@@ -117,6 +138,13 @@ def parse_expression(
         raise SpecError("expression is empty", key=key, path=path)
     if len(text) > MAX_LENGTH:
         raise SpecError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}", key=key, path=path)
+    foreign = next((ch for ch in text if not (ch.isascii() and (ch.isprintable() or ch in " \t"))), None)
+    if foreign is not None:
+        # Python's parser NFKC-normalises names: a fullwidth or other look-alike letter would silently
+        # become h1 or a parameter
+        raise SpecError(f"character {foreign!r} (U+{ord(foreign):04X}) is not allowed: expressions are ASCII "
+                        f"(names, digits, + - * / ** and parentheses) in expression {text[:80]!r}",
+                        key=key, path=path)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as err:
@@ -149,14 +177,14 @@ def parse_expression(
             return build(node.left, depth + 1) ** _exponent(node.right)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                name = node.func.id if isinstance(node.func, ast.Name) else ast.dump(node.func)[:30]
-                raise fail(f"call of {name!r} is not allowed (functions: {', '.join(sorted(FUNCTIONS))})")
+                name = repr(node.func.id) if isinstance(node.func, ast.Name) else _describe(node.func)
+                raise fail(f"call of {name} is not allowed (functions: {', '.join(sorted(FUNCTIONS))})")
             if node.func.id in names:
                 raise fail(f"{node.func.id!r} is declared as a symbol and cannot be called")
             if len(node.args) != 1 or node.keywords:
                 raise fail(f"{node.func.id} takes exactly one argument")
             return FUNCTIONS[node.func.id](build(node.args[0], depth + 1))
-        raise fail(f"{type(node).__name__} is not allowed")
+        raise fail(f"{_describe(node)} is not allowed")
 
     def _exponent(node: ast.AST) -> sympy.Expr:
         sign = 1

@@ -7,6 +7,7 @@ For the linear activation the drift is ``F(h) = A h + b`` with ``A = W - Gamma``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,12 +15,17 @@ import warnings
 
 import numpy
 import sympy
+from sympy.polys.domains import QQ
+from sympy.polys.matrices import DomainMatrix
 
 from .errors import DerivationError, InputError, SpecError
 from .spec import X, DerivationSpec
 
-__all__ = ["SymbolicModel", "build_model", "linearize", "resolve_parameters", "check_stable",
-           "check_noise_reaches", "numeric_matrix"]
+#: largest rate (entry of A) the float64 routes are used for; sigma sigma^T up to its square
+MAX_RATE = 1e15
+
+__all__ = ["SymbolicModel", "build_model", "linearize", "with_values", "resolve_parameters", "check_stable",
+           "check_noise_reaches", "numeric_matrix", "MAX_RATE"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +225,19 @@ def _input_matrix(model: SymbolicModel, hstar: numpy.ndarray, subs: Mapping) -> 
     return sympy.diag(*slopes) * C
 
 
+def with_values(model: SymbolicModel, values: Mapping[str, float]) -> SymbolicModel:
+    """The same network with its parameters replaced by ``values`` (exactly: a float is a binary
+    rational), so that a symbolic derivation works on numbers only."""
+    subs = {model.spec.parameters[k]: sympy.Rational(v) for k, v in values.items() if k in model.spec.parameters}
+
+    def fix(matrix):
+        return sympy.ImmutableMatrix(sympy.Matrix(matrix).subs(subs))
+
+    return dataclasses.replace(model, A=fix(model.A), b=fix(model.b), C=fix(model.C), Sigma=fix(model.Sigma),
+                               drift=fix(model.drift), readout=tuple(sympy.sympify(f).subs(subs) for f in model.readout),
+                               parameters=())
+
+
 def resolve_parameters(spec: DerivationSpec, overrides: Mapping[str, float]) -> dict[str, float]:
     """Defaults updated by ``overrides``; unknown names and non-finite values are refused."""
     values = dict(spec.defaults)
@@ -260,6 +279,16 @@ def check_stable(model: SymbolicModel, values: Mapping[str, float]) -> None:
                             key="[model].Gamma", path=model.spec.source)
         return
     A = numeric_matrix(model.A, model, values)
+    Sigma = numeric_matrix(model.Sigma, model, values)
+    for name, matrix, limit in (("A = W - Gamma", A, MAX_RATE), ("sigma sigma^T", Sigma, MAX_RATE**2)):
+        largest = float(numpy.abs(matrix).max())
+        if largest > limit:
+            raise SpecError(
+                f"{name} has an entry of magnitude {largest:.3g}; float64 kernels, series and simulations are "
+                f"supported up to {limit:.0e} (rates up to {MAX_RATE:.0e} per unit time): rescale time or the units",
+                key="[model].W, [model].Gamma" if name.startswith("A") else "[model].sigma",
+                path=model.spec.source,
+            )
     eig = numpy.linalg.eigvals(A)
     worst = eig[numpy.argmax(eig.real)]
     if worst.real >= -1e-12 * abs(worst) or worst.real >= 0:
@@ -269,19 +298,44 @@ def check_stable(model: SymbolicModel, values: Mapping[str, float]) -> None:
             key="[model].W, [model].Gamma",
             path=model.spec.source,
         )
-    check_noise_reaches(model, A, numeric_matrix(model.Sigma, model, values))
+    check_noise_reaches(model, A, Sigma, values)
 
 
-def check_noise_reaches(model: SymbolicModel, A: numpy.ndarray, Sigma: numpy.ndarray) -> None:
-    """S > 0 iff (A, sigma) is controllable; solve A S + S A^T + Sigma = 0 in float64 and test S."""
+def check_noise_reaches(model: SymbolicModel, A: numpy.ndarray, Sigma: numpy.ndarray,
+                        values: Mapping[str, float] | None = None) -> None:
+    """S > 0 iff (A, sigma) is controllable: rank [sigma, A sigma, ..., A^(n-1) sigma] = n, decided in
+    exact rational arithmetic when the entries are rational at ``values`` (float64 otherwise)."""
     n = A.shape[0]
-    eye = numpy.eye(n)
-    S = numpy.linalg.solve(numpy.kron(eye, A) + numpy.kron(A, eye), -Sigma.reshape(-1)).reshape(n, n)
-    eig = numpy.linalg.eigvalsh((S + S.T) / 2)
-    if not numpy.all(numpy.isfinite(eig)) or eig[-1] <= 0 or eig[0] <= 1e-14 * eig[-1]:
+    exact = _rational_matrices(model, values) if values is not None else None
+    if exact is not None:
+        A_q, sigma_q = exact
+        blocks, block = [sigma_q], sigma_q
+        for _ in range(n - 1):
+            block = A_q * block
+            blocks.append(block)
+        controllable = DomainMatrix.from_Matrix(sympy.Matrix.hstack(*blocks)).convert_to(QQ).rank() == n
+    else:
+        eye = numpy.eye(n)
+        S = numpy.linalg.solve(numpy.kron(eye, A) + numpy.kron(A, eye), -Sigma.reshape(-1)).reshape(n, n)
+        eig = numpy.linalg.eigvalsh((S + S.T) / 2)
+        controllable = bool(numpy.all(numpy.isfinite(eig)) and eig[-1] > 0 and eig[0] > 1e-14 * eig[-1])
+    if not controllable:
         raise SpecError(
             "noise does not reach every unit: the stationary covariance S is singular "
             "((A, sigma) is not controllable)",
             key="[model].sigma",
             path=model.spec.source,
         )
+
+
+def _rational_matrices(model: SymbolicModel, values: Mapping[str, float]):
+    """(A, sigma) with exact rational entries at ``values`` (a float is an exact binary rational), or
+    ``None`` when an entry is irrational there."""
+    subs = {model.spec.parameters[k]: sympy.Rational(v) for k, v in values.items()}
+    out = []
+    for matrix in (model.A, model.spec.sigma):
+        m = sympy.Matrix(matrix).subs(subs)
+        if not all(e.is_Rational for e in m):
+            return None
+        out.append(m)
+    return tuple(out)

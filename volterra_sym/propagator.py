@@ -4,9 +4,11 @@ Closed forms, tried in order (each exact, in SymPy):
 
 * ``diagonal``       diag(exp(a_ii tau));
 * ``triangular``     Sylvester's formula when the diagonal entries differ by nonzero constants;
-* ``2x2``            e^{T tau}[cos(w tau) I + tau sinc(w tau)(A - T I)] with T = tr/2, w = sqrt(-D),
-                     (or cosh/sinh when D > 0, Jordan when D = 0), whenever the sign of the
-                     discriminant D = (a - d)^2/4 + bc is decidable for all parameter values;
+* ``2x2``            e^{T tau}[cos(w tau) I + tau sinc(w tau)(A - T I)] with T = tr/2, w = sqrt(-D)
+                     when D < 0; Sylvester's e^{l1 tau}(A - l2 I)/(l1 - l2) + e^{l2 tau}(A - l1 I)/(l2 - l1),
+                     l1,2 = T +- sqrt(D), when D > 0 (no cosh/sinh overflow); Jordan when D = 0;
+                     whenever the sign of the discriminant D = (a - d)^2/4 + bc is decidable for
+                     all parameter values;
 * ``eigen-exact``    numeric A whose characteristic polynomial factors over Q into pieces of
                      degree <= 2 with distinct roots (Sylvester's formula, real form for complex pairs);
 * ``jordan``         numeric A with rational, repeated eigenvalues (SymPy's Jordan form);
@@ -17,6 +19,10 @@ Sylvester's formula divides by eigenvalue gaps, so it is used only when every ga
 MIN_RELATIVE_GAP times the spectral scale; nearly defective matrices get the numeric node.
 
 Otherwise every entry is an :class:`ExpmEntry` node, evaluated numerically by :func:`expm`.
+
+These are exact formulas. Evaluating them in float64 can overflow or cancel; float64 numbers come
+from :mod:`volterra_sym.matrix_exp` (error-bounded routes, refusal where float64 cannot be trusted)
+and, in generated modules, from the printed form checked against its own rounding bound.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import itertools
 from dataclasses import dataclass
 
 import mpmath
-import numpy
 import sympy
+
+from .matrix_exp import expm
 
 __all__ = ["ExpmEntry", "Propagator", "derive_propagator", "numeric_propagator", "expm"]
 
@@ -144,8 +151,12 @@ def _two_by_two(A: sympy.Matrix, tau: sympy.Symbol) -> sympy.ImmutableMatrix | N
     if D.is_zero:
         return sympy.ImmutableMatrix(E * (sympy.eye(2) + M * tau))
     if D.is_positive:
+        # Sylvester's formula over l1,2 = T +- r: each exponential is at most 1 for a stable A, where
+        # e^{T tau} cosh(r tau) overflows once r tau > ~710
         r = sympy.sqrt(D)
-        return sympy.ImmutableMatrix(E * (sympy.cosh(r * tau) * sympy.eye(2) + sympy.sinh(r * tau) / r * M))
+        eye = sympy.eye(2)
+        return sympy.ImmutableMatrix(sympy.exp((T + r) * tau) * (M + r * eye) / (2 * r)
+                                     + sympy.exp((T - r) * tau) * (r * eye - M) / (2 * r))
     if D.is_nonpositive:
         # cos and sinc are even, so |beta| from sqrt(beta**2) may be written as beta
         w = sympy.sqrt(sympy.factor(-D))
@@ -197,41 +208,3 @@ def _numeric_eigen(A: sympy.Matrix, tau: sympy.Symbol) -> tuple[sympy.ImmutableM
                 lams.append(sympy.Float(mpmath.re(r), _EIGEN_DPS - 10) + sympy.I * sympy.Float(mpmath.im(r), _EIGEN_DPS - 10))
     Af = A.applyfunc(lambda e: sympy.Float(e, _EIGEN_DPS - 10))
     return _sylvester(Af, lams, tau), "eigen-numeric"
-
-
-# --- numeric matrix exponential (scaling and squaring with a [13/13] Pade approximant, Higham 2005)
-
-_PADE13 = (
-    64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
-    129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
-    40840800.0, 960960.0, 16380.0, 182.0, 1.0,
-)
-_THETA13 = 5.371920351148152
-
-
-def expm(M: numpy.ndarray) -> numpy.ndarray:
-    """Matrix exponential of a stack of square matrices ``(..., n, n)`` in float64.
-
-    >>> import numpy
-    >>> round(float(expm(numpy.array([[0.0, 1.0], [0.0, 0.0]]))[0, 1]), 12)
-    1.0
-    """
-    M = numpy.asarray(M, dtype=numpy.float64)
-    n = M.shape[-1]
-    norm = numpy.abs(M).sum(axis=-2).max(axis=-1) if M.size else numpy.zeros(M.shape[:-2])
-    s = numpy.maximum(0, numpy.ceil(numpy.log2(numpy.maximum(norm, 1e-300) / _THETA13))).astype(int)
-    s = numpy.where(norm > 0, s, 0)
-    X = M / (2.0 ** s)[..., None, None]
-    b = _PADE13
-    eye = numpy.broadcast_to(numpy.eye(n), X.shape)
-    X2 = X @ X
-    X4 = X2 @ X2
-    X6 = X4 @ X2
-    U = X @ (X6 @ (b[13] * X6 + b[11] * X4 + b[9] * X2) + b[7] * X6 + b[5] * X4 + b[3] * X2 + b[1] * eye)
-    V = X6 @ (b[12] * X6 + b[10] * X4 + b[8] * X2) + b[6] * X6 + b[4] * X4 + b[2] * X2 + b[0] * eye
-    R = numpy.linalg.solve(V - U, V + U)
-    smax = int(s.max()) if s.size else 0
-    for k in range(smax):
-        square = (s > k)[..., None, None]
-        R = numpy.where(square, R @ R, R)
-    return R

@@ -101,7 +101,13 @@ SCHEMES = ("auto", "exact", "heun", "euler")
 DEFAULT_DT = 0.01
 DT_PER_RATE = 0.1
 MAX_PATHS = 10**9
-MAX_PATH_STEPS = 4 * 10**10  # paths x steps x amplitudes of one call
+#: paths x (steps + burn-in steps) x amplitudes of one call: ~1-2 minutes at the measured 0.8-1.5e7
+#: path-steps per second (3-unit network); a longer run is refused before it starts
+MAX_PATH_STEPS = 10**9
+#: largest |eps| (the forcing eps C u must stay far from overflow)
+MAX_EPS = 1e100
+#: explicit schemes: dt x fastest linearized rate above this is refused (5x the default step)
+MAX_DT_RATE = 0.5
 _DEFAULT_CHUNK = 16 * BLOCK
 _MAX_RECORDED = 1000
 
@@ -166,14 +172,16 @@ class ResponseEstimate:
 def _check_args(t: float, eps: numpy.ndarray, paths: int, seed: int, dt: float | None) -> None:
     if not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
         raise InputError(f"time {t!r} must be finite and >= 0", field="t")
-    if not numpy.all(numpy.isfinite(eps)):
-        raise InputError(f"eps {eps.tolist()} must be finite", field="eps")
+    if not numpy.all(numpy.isfinite(eps)) or numpy.any(numpy.abs(eps) > MAX_EPS):
+        raise InputError(f"eps {eps.tolist()} must be finite, |eps| <= {MAX_EPS:g}", field="eps")
     if isinstance(paths, bool) or not isinstance(paths, (int, numpy.integer)) or not 2 <= paths <= MAX_PATHS:
         raise InputError(f"{paths!r} paths: give an integer in 2..{MAX_PATHS}", field="paths")
     if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
         raise InputError(f"seed {seed!r} must be a non-negative integer", field="seed")
     if dt is not None and (not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0):
         raise InputError(f"time step {dt!r} must be finite and > 0", field="dt")
+    if dt is not None and t > 0 and dt > t:
+        raise InputError(f"time step {dt:g} is longer than the horizon t = {t:g}", field="dt")
 
 
 def _check_sampler(start: StartSampler, n: int, seed: int) -> None:
@@ -186,7 +194,11 @@ def _check_sampler(start: StartSampler, n: int, seed: int) -> None:
 
 def _grid(t: float, dt: float | None, net: NumericSRNN) -> tuple[int, float]:
     target = dt if dt is not None else min(DEFAULT_DT, DT_PER_RATE / max(net.fastest_rate, 1e-300))
-    steps = max(1, math.ceil(t / target - 1e-9)) if t > 0 else 0
+    ratio = t / target if t > 0 else 0.0
+    if not ratio <= MAX_STEPS:  # also inf and nan
+        raise InputError(f"t / dt = {ratio:.3g} steps exceeds the limit {MAX_STEPS}; use a larger dt or a shorter t",
+                         field="dt" if dt is not None else "t")
+    steps = max(1, math.ceil(ratio - 1e-9)) if t > 0 else 0
     if steps > MAX_STEPS:
         raise InputError(f"t / dt = {steps} steps exceeds the limit {MAX_STEPS}; use a larger dt", field="dt")
     return steps, (t / steps if steps else (target if dt is None else dt))
@@ -218,11 +230,15 @@ def _run(
     if scheme == "exact" and not net.affine:
         raise InputError("the exact OU transition needs a linear activation; use heun or euler", field="scheme")
     steps, dt = _grid(float(t), dt, net)
+    if scheme != "exact" and dt * net.fastest_rate > MAX_DT_RATE:
+        raise InputError(f"time step {dt:g} x fastest rate {net.fastest_rate:.3g} = {dt * net.fastest_rate:.3g} exceeds "
+                         f"{MAX_DT_RATE:g}: the {scheme} scheme is inaccurate or unstable there; use a smaller dt",
+                         field="dt")
     work = int(paths) * max(steps, 1) * len(eps)
     if work > MAX_PATH_STEPS:
         raise InputError(
             f"{paths} paths x {steps} steps x {len(eps)} amplitude(s) = {work:.3g} path-steps exceeds the budget "
-            f"{MAX_PATH_STEPS:.0e} (about an hour at 1e7 path-steps/s); use fewer paths or a larger dt",
+            f"{MAX_PATH_STEPS:.0e} (a minute or two at 1e7 path-steps/s); use fewer paths or a larger dt",
             field="paths",
         )
     if record_every is None:
@@ -267,6 +283,11 @@ def _run(
     if start is not None:
         _check_sampler(start, net.n_hidden, seed)
 
+    work = int(paths) * (max(steps, 1) + burn_steps) * len(eps)
+    if work > MAX_PATH_STEPS:
+        raise InputError(
+            f"{paths} paths x ({steps} steps + {burn_steps} burn-in steps) x {len(eps)} amplitude(s) = {work:.3g} "
+            f"path-steps exceeds the budget {MAX_PATH_STEPS:.0e}; use fewer paths or a larger dt", field="paths")
     if chunk_size is None:
         chunk_size = _DEFAULT_CHUNK
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:

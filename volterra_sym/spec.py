@@ -36,10 +36,11 @@ from typing import Any
 
 import sympy
 
-from .errors import SpecError
+from .errors import InputError, SpecError
+from .files import read_limited
 from .expressions import FUNCTIONS, parse_expression, parse_number
 
-__all__ = ["DerivationSpec", "load_spec", "parse_spec", "LIMITS", "check_parameter_name"]
+__all__ = ["DerivationSpec", "load_spec", "parse_spec", "LIMITS", "check_parameter_name", "degree_bound"]
 
 #: hard limits; a spec beyond them is refused before any symbolic work starts
 LIMITS: Mapping[str, int] = MappingProxyType(
@@ -65,7 +66,7 @@ _RESERVED = {"numpy", "scipy", "math", "t", "x", "eps", "tau", "pi", "API_VERSIO
 _FORBIDDEN_MODULE_NAMES = set(sys.stdlib_module_names) | {"numpy", "scipy", "sympy", "mpmath", "jinja2",
                                                           "volterra_sym", "pysiglib", "torch", "test", "tests"}
 MAX_DESCRIPTION = 2000
-MAX_DEGREE = 24  # total polynomial degree of a readout (a structural bound, see _degree_bound)
+MAX_DEGREE = 24  # total polynomial degree of a readout (a structural bound, see degree_bound)
 _HIDDEN_RE = re.compile(r"h\d+|tau\d+|u\d+")
 _TOP_KEYS = {"name", "description", "model", "parameters", "expansion"}
 _MODEL_KEYS = {"activation", "input_placement", "Gamma", "W", "b", "C", "sigma", "readout"}
@@ -123,21 +124,11 @@ class DerivationSpec:
 def load_spec(path: str | Path) -> DerivationSpec:
     """Read and validate a spec file; raises :class:`SpecError` with the field and the reason."""
     source = str(path)
-    p = Path(path)
     try:
-        if not p.exists():
-            raise SpecError("no such spec file", path=source)
-        if not p.is_file():
-            raise SpecError("not a regular file", path=source)
-        if p.stat().st_size > LIMITS["file_bytes"]:
-            raise SpecError(f"file is larger than {LIMITS['file_bytes']} bytes", path=source)
-        data = p.read_bytes()
-    except OSError as err:
-        raise SpecError(f"cannot read the file ({err.strerror})", path=source) from err
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise SpecError("file is not UTF-8 text", path=source) from err
+        text = read_limited(path, LIMITS["file_bytes"], what="spec file")
+    except InputError as err:
+        reason = err.reason.replace(f"spec file {Path(path).as_posix()!r} ", "")
+        raise SpecError("no such spec file" if reason == "does not exist" else reason, path=source) from err
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -249,6 +240,10 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
              for j, v in enumerate(row)]
             for i, row in enumerate(value)
         ]
+        for i, row in enumerate(entries):
+            for j, e in enumerate(row):
+                _check_real(e, value[i][j], parameters, defaults, key=f"{fkey}[{i}]" + ("" if vector else f"[{j}]"),
+                            source=source)
         return sympy.ImmutableMatrix(entries)
 
     gamma_rows = model.get("Gamma")
@@ -281,7 +276,10 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> DerivationS
         for q, text in enumerate(readout_raw)
     )
     for q, f in enumerate(readout):
-        degree = _degree_bound(f, set(hidden))
+        if f.has(sympy.I):
+            raise err(f"[model].readout[{q}]", f"{readout_raw[q]!r} is not real (it contains sqrt or log of a negative "
+                                               "number)")
+        degree = degree_bound(f, set(hidden))
         if degree > MAX_DEGREE:
             raise err(f"[model].readout[{q}]", f"has degree up to {degree} in h; the limit is {MAX_DEGREE}")
 
@@ -341,12 +339,29 @@ def _entry(value: object, parameters: Mapping[str, sympy.Symbol], *, key: str, s
     return parse_number(value, key=key, path=source)
 
 
-def _degree_bound(expr: sympy.Expr, hidden: set[sympy.Symbol]) -> int:
+def _check_real(entry: sympy.Expr, written: object, parameters: Mapping[str, sympy.Symbol],
+                defaults: Mapping[str, float], *, key: str, source: str) -> None:
+    """A matrix entry must be a real, finite number at the default parameter values (``sqrt(-1)`` is
+    refused here, at the spec, rather than later against a ``--param`` value)."""
+    subs = {parameters[k]: sympy.Float(v, 30) for k, v in defaults.items()}
+    try:
+        value = complex(entry.subs(subs).evalf(30)) if not entry.has(sympy.I) else complex(1j)
+    except (TypeError, ValueError, OverflowError):
+        value = complex(float("nan"))
+    if value.imag != 0:
+        where = " at the default parameter values" if entry.free_symbols else ""
+        raise SpecError(f"entry {str(written)[:60]!r} is not a real number{where}", key=key, path=source)
+    if not math.isfinite(value.real):
+        raise SpecError(f"entry {str(written)[:60]!r} is not finite at the default parameter values",
+                        key=key, path=source)
+
+
+def degree_bound(expr: sympy.Expr, hidden: set[sympy.Symbol]) -> int:
     """An upper bound of the total degree in ``hidden`` from the tree alone (no expansion):
     sums add, products and integer powers multiply, function arguments count once.
 
     >>> h1 = sympy.Symbol("h1")
-    >>> _degree_bound((h1**3 + 1) ** 4 * sympy.tanh(h1**2), {h1})
+    >>> degree_bound((h1**3 + 1) ** 4 * sympy.tanh(h1**2), {h1})
     14
     """
     if expr in hidden:
@@ -354,14 +369,14 @@ def _degree_bound(expr: sympy.Expr, hidden: set[sympy.Symbol]) -> int:
     if not expr.free_symbols & hidden:
         return 0
     if isinstance(expr, sympy.Add):
-        return max(_degree_bound(a, hidden) for a in expr.args)
+        return max(degree_bound(a, hidden) for a in expr.args)
     if isinstance(expr, sympy.Mul):
-        return sum(_degree_bound(a, hidden) for a in expr.args)
+        return sum(degree_bound(a, hidden) for a in expr.args)
     if isinstance(expr, sympy.Pow):
-        base = _degree_bound(expr.base, hidden)
+        base = degree_bound(expr.base, hidden)
         e = expr.exp
         return base * int(abs(e)) if e.is_Integer else base * (int(abs(e)) + 1)
-    return max(_degree_bound(a, hidden) for a in expr.args)
+    return max(degree_bound(a, hidden) for a in expr.args)
 
 
 def _is_list(value: object) -> bool:

@@ -28,6 +28,8 @@ BURN_IN_MAX_RELAXATIONS = 500.0
 MAX_STEPS = 10**7
 #: fewest coupled pairs of the burn-in pilot
 PILOT_MIN = 256
+#: path-steps of the burn-in pilot (2 x BLOCK paths): its step count is capped by this too
+PILOT_PATH_STEPS = 2 * 10**8
 
 
 class Stepper:
@@ -93,7 +95,7 @@ def coupled_burn_in(net: NumericSRNN, stepper: Stepper, centre: numpy.ndarray, s
     tau = net.relaxation_time
     check = max(1, round(0.5 * tau / dt))
     min_steps = math.ceil(BURN_IN_MIN_RELAXATIONS * tau / dt)
-    max_steps = min(MAX_STEPS, math.ceil(BURN_IN_MAX_RELAXATIONS * tau / dt))
+    max_steps = min(MAX_STEPS, math.ceil(BURN_IN_MAX_RELAXATIONS * tau / dt), PILOT_PATH_STEPS // (2 * BLOCK))
     # a child key no block uses (blocks are 0, 1, 2, ...): the pilot does not depend on paths
     rng = numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(2**32 - 1,)))
     scale = numpy.sqrt(numpy.diag(start @ start.T))[:, None]
@@ -112,7 +114,7 @@ def coupled_burn_in(net: NumericSRNN, stepper: Stepper, centre: numpy.ndarray, s
                 distance = float((numpy.abs(a - b) / scale).mean(axis=-1).max())
                 if distance <= BURN_IN_TOL and i >= min_steps:
                     return i
-    warnings.warn(f"burn-in capped at {max_steps * dt:g} ({BURN_IN_MAX_RELAXATIONS:g} linearized relaxation "
+    warnings.warn(f"burn-in capped at {max_steps * dt:g} ({max_steps * dt / tau:.3g} linearized relaxation "
                   f"times): coupled copies are still {distance:.2g} s.d. apart, the start may not be "
                   "stationary (several wells?); pass burn_in explicitly", RuntimeWarning, stacklevel=4)
     return max_steps

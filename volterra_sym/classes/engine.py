@@ -23,11 +23,13 @@ from typing import Any, ClassVar
 
 import numpy
 
-from ..errors import DerivationError, InputError
+from ..errors import DerivationError, InputError, SpecError
+from ..integrability import expectation_problem
 from ..model import SymbolicModel, check_stable, resolve_parameters
 from ..spec import check_order
 
-__all__ = ["Engine", "Estimate", "SeriesResult", "InputSignal", "check_lags", "check_composition", "zero_kernel"]
+__all__ = ["Engine", "Estimate", "SeriesResult", "InputSignal", "check_lags", "check_composition", "check_readouts",
+           "zero_kernel"]
 
 InputSignal = Callable[[numpy.ndarray], numpy.ndarray]
 
@@ -111,6 +113,24 @@ def check_lags(lags: Sequence[numpy.typing.ArrayLike]) -> list[numpy.ndarray]:
     return arrays
 
 
+def check_readouts(model: SymbolicModel, values: Mapping[str, float]) -> None:
+    """Refuse a readout whose mean under the stationary law does not exist at ``values`` (a pole, a
+    log of a non-positive quantity, ...: :func:`volterra_sym.integrability.expectation_problem`); every
+    engine's law has full support, so this holds at every order, 0 included."""
+    subs = {model.spec.parameters[k]: v for k, v in values.items() if k in model.spec.parameters}
+    for q, f in enumerate(model.readout):
+        reason = expectation_problem(f, model.hidden, values=subs)
+        if reason is not None:
+            where = "" if values == dict(model.spec.defaults) else " at these parameter values"
+            raise SpecError(f"E[{_short(f)}] does not exist under the stationary law{where}: the readout {reason}",
+                            key=f"[model].readout[{q}]", path=model.spec.source)
+
+
+def _short(expr) -> str:
+    text = str(expr)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class Engine(ABC):
     """Kernels, series and driven mean of one model at fixed parameter values (see module docstring).
 
@@ -134,6 +154,7 @@ class Engine(ABC):
         self.values = resolve_parameters(model.spec, params or {})
         order = model.spec.order if order is None else order
         self.order = check_order(order, n_hidden=model.n_hidden, key="order")
+        check_readouts(model, self.values)
 
     def check(self) -> None:
         """Refuse parameter values at which the unperturbed network has no invariant law (cheap)."""

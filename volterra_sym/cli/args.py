@@ -18,7 +18,7 @@ from ..errors import InputError, SpecError, VolterraSymError
 
 __all__ = ["PROG", "Parser", "add_command", "add_spec", "add_params", "add_engine", "add_json", "add_seed",
            "add_mc_options", "jsonable", "add_input", "add_cluster", "cluster_from", "params", "parse_floats",
-           "emit_json", "load_model", "engine_from", "input_from",
+           "emit_json", "require_finite", "load_model", "engine_from", "input_from",
            "error_line"]
 
 PROG = "volterra-sym"
@@ -134,6 +134,16 @@ def emit_json(data: Mapping[str, Any]) -> None:
     except ValueError as err:
         raise InputError("the result is not finite (arguments out of range)") from err
     print(text)
+
+
+def require_finite(*values: Any, what: str = "the result") -> None:
+    """Refuse to print a NaN or an infinity (text output; :func:`emit_json` refuses them too)."""
+    import numpy
+
+    for value in values:
+        array = numpy.asarray(value, dtype=numpy.float64)
+        if not numpy.all(numpy.isfinite(array)):
+            raise InputError(f"{what} is not finite (arguments out of range)")
 
 
 def load_model(args: argparse.Namespace):

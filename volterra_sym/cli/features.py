@@ -16,7 +16,7 @@ import argparse
 
 from ..errors import InputError
 from .args import (add_command, add_engine, add_json, add_params, add_spec, emit_json, engine_from, input_from,
-                   load_model)
+                   load_model, require_finite)
 
 __all__ = ["LAYOUT", "add_parsers", "run_feature", "run_represent"]
 
@@ -142,7 +142,7 @@ def run_feature(args: argparse.Namespace) -> int:
     """``volterra-sym feature``: print the response feature and its size."""
     import numpy as np
 
-    from ..features.feature import response_feature
+    from ..features.feature import check_horizon, check_samples, response_feature
     from ..features.represent import smooth_feature
     from ..features.signature import sig_length, signature_backend
     from ..inputs import input_signal
@@ -167,10 +167,13 @@ def run_feature(args: argparse.Namespace) -> int:
     else:
         if args.samples < 2:
             raise InputError(f"must be >= 2, got {args.samples}", field="samples")
+        check_samples(args.samples, dim)
+        check_horizon(horizon, basis)
         times = np.linspace(0.0, horizon, args.samples)
         feature = response_feature(u(times), horizon / (args.samples - 1), basis, level, method="pwlinear")
         detail = {"method": "pwlinear", "samples": args.samples, "signature_backend": signature_backend()}
     size = sig_length(dim, level)
+    require_finite(feature, what="the response feature")
     if args.json:
         emit_json({**({"engine": engine.name} if engine is not None else {}),
                    "size": size, "dim": dim, "level": level, "n_inputs": m, "horizon": horizon,
@@ -213,6 +216,7 @@ def run_represent(args: argparse.Namespace) -> int:
     basis = _basis(args, horizon, nk.A)
     u = input_from(args, model.spec, engine.values)
     rep = represent(nk, u, horizon, args.eps, basis, level, projection=args.projection)
+    require_finite(rep.value, rep.terms, what="the mean output")
     if args.json:
         emit_json({"engine": engine.name, "value": rep.value.tolist(), "feature_size": rep.feature_size,
                    "terms": rep.terms.tolist(), "shape": list(rep.terms.shape), "axes": ["order", "output"],

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .args import (add_cluster, add_command, add_input, add_json, add_params, add_seed, add_spec, cluster_from,
-                   emit_json, input_from, load_model, params)
+                   emit_json, input_from, load_model, params, require_finite)
 
 __all__ = ["add_parsers"]
 
@@ -55,6 +55,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         result = simulate(net, u, t=args.t, eps=args.eps, paths=args.paths, seed=args.seed, dt=args.dt,
                           scheme=args.scheme, record_every=MAX_STEPS, progress=sys.stderr.isatty(), start=start,
                           client=client)
+    require_finite(result.final_mean, result.final_stderr, what="the simulated mean")
     mean, stderr = result.final_mean.tolist(), result.final_stderr.tolist()
     if args.json:
         emit_json({"engine": "simulate", "mean": mean, "stderr": stderr, "shape": [len(mean)], "axes": ["output"],

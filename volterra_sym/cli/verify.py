@@ -13,6 +13,8 @@ __all__ = ["add_parsers"]
 DEFAULT_MC_PATHS = 20_000
 #: engines whose claim set has a Monte-Carlo claim
 MC_ENGINES = ("gradient", "grid")
+#: checked before any work (the claim's simulation would refuse more only after the spectral build)
+MAX_MC_PATHS = 10**6
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -20,10 +22,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     description="Check the engine's answers for a spec against routes that do not share its "
                                 "method: mpmath at DPS digits (Lyapunov solve, the correlation form of the "
                                 "kernels, the exact resummation), forward Fokker-Planck solvers, Monte Carlo and "
-                                "recorded reference values. Prints one row per claim with the digits that agree; "
-                                "exit 1 when a claim fails. --engine mc checks the Monte-Carlo estimates (z-scores "
-                                "against the exact engines and the linearized network's closed forms, zero-lag "
-                                "identities, 1/sqrt(paths) scaling, the control variate).",
+                                "recorded reference values. Prints one row per claim with the digits that agree and "
+                                "whether its route is independent of the engine or a self-consistency check; "
+                                "exit 1 when a claim fails or when no independent claim passed. --engine mc checks "
+                                "the Monte-Carlo estimates (z-scores against the exact engines and the linearized "
+                                "network's closed forms, zero-lag identities, 1/sqrt(paths) scaling, the control "
+                                "variate).",
                     examples=["verify derivations/ou3_cubic.toml",
                               "verify derivations/nonlinear/tanh1_scalar.toml --mc-paths 0 --json",
                               "verify derivations/ou2_quadratic.toml --record",
@@ -52,6 +56,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.order is not None and args.order < 0:
         raise InputError("must be >= 0", field="order")
     check_options(args.dps, args.samples, args.seed)
+    if args.mc_paths is not None and not (args.mc_paths == 0 or 100 <= args.mc_paths <= MAX_MC_PATHS):
+        raise InputError(f"{args.mc_paths}: give 0 (skip the Monte-Carlo claim) or 100..{MAX_MC_PATHS} paths",
+                         field="mc_paths")
     engine = engine_from(args, order=args.order)
     options = {"dps": args.dps, "samples": args.samples, "seed": args.seed}
     if args.mc_paths is not None:

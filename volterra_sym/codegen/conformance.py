@@ -10,8 +10,12 @@ the engine's own float64 evaluation (:func:`~volterra_sym.evaluate.kernel_values
 spec, :func:`~volterra_sym.spectral.spectral_kernel_values` and
 :func:`~volterra_sym.spectral.spectral_series`, within the module's own TOLERANCE; for a grid-engine
 module, the :class:`~volterra_sym.classes.grid.engine.GridEngine` to rounding; and a ValueError for
-parameter values other than the embedded defaults). Failures raise
-``AssertionError`` naming the check.
+parameter values other than the embedded defaults). Agreement with the engine is
+self-consistency, so the series is also checked against a route independent of the module and of
+the kernels, at a stated tolerance: the Richardson value of dt = 0.01 and 0.005 against the exact
+resummation E f(mu + xi + eps delta_t) (OU modules, :data:`SERIES_TOL`), or against the forward
+Fokker-Planck equation on a grid (gradient-class modules, with their stationary mean and kernels to
+:data:`FORWARD_TOL`). Failures raise ``AssertionError`` naming the check.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ from types import ModuleType
 
 import numpy
 
+import sympy
+
 from ..classes.ou.derive import derive_kernels
 from ..classes.ou.evaluate import kernel_values, numeric_kernels
+from ..classes.ou.resummation import forced_response, taylor_terms
 from .loader import runtime_api_version
-from ..model import build_model
+from ..model import build_model, numeric_matrix, resolve_parameters
 from ..classes.ou.series import series_terms
 from ..spec import DerivationSpec, load_spec
 from .stamp import output_sha256, read_stamp
@@ -36,6 +43,12 @@ __all__ = ["check_generated_module", "ALLOWED_IMPORTS"]
 
 #: the only modules a generated module may import
 ALLOWED_IMPORTS = frozenset({"numpy", "__future__"})
+#: the series (Richardson value of dt = 0.01 and 0.005) against the independent route, relative to
+#: max(1, |terms|): the resummation for OU modules, the forward Fokker-Planck equation for the others
+SERIES_TOL = 1e-9
+#: kernels and stationary mean of gradient-class modules against the forward Fokker-Planck equation
+#: (the modules keep the modes needed for ~1e-8; the grid route is good to ~1e-10)
+FORWARD_TOL = 1e-7
 
 
 def _fail(check: str, message: str) -> AssertionError:
@@ -222,7 +235,8 @@ def check_generated_module(
 
     if spec.activation == "linear":
         # agreement with the engine's float64 evaluation, at the defaults and at nearby values
-        kset = derive_kernels(build_model(spec))
+        model = build_model(spec)
+        kset = derive_kernels(model)
         settings = [{}]
         if spec.defaults:
             settings.append({k: v * (1.0 + 0.02 * (j % 3 - 1)) + 0.01 for j, (k, v) in enumerate(spec.defaults.items())})
@@ -252,6 +266,10 @@ def check_generated_module(
             if not numpy.all(error <= 0.6 * gap + 1e-9 * scale):
                 raise _fail("series", f"error at dt=0.005 {error.max():.3e} is not O(dt^2)-consistent with the "
                                       f"dt=0.01 -> 0.005 change {gap.max():.3e}")
+            # and against a route sharing nothing with the module or the kernels: the eps-Taylor
+            # coefficients of the exact resummation E f(mu + xi + eps delta_t), by quadrature of f itself
+            independent = _resummation_terms(model, params, u, t_end, 0.8, order)
+            _close((4 * results[1] - results[0]) / 3, independent, SERIES_TOL, "resummation: series (Richardson)")
 
     elif family == "grid":
         _check_grid_agreement(module, spec, rtol=rtol, rng=rng, engine=engine)
@@ -271,10 +289,27 @@ def check_generated_module(
     _close(zero[1:], numpy.zeros_like(zero[1:]), 0.0, "series: zero input")
 
 
+def _resummation_terms(model, params, u, t: float, eps: float, order: int) -> numpy.ndarray:
+    """Series terms at time t from the exact resummation (theory.md 4): mu and S by a float64 solve of
+    the Lyapunov equation, delta_t by quadrature, E f by Gauss-Hermite of f (classes/ou/resummation)."""
+    values = resolve_parameters(model.spec, params)
+    A, b, C, Sigma = (numeric_matrix(M, model, values) for M in (model.A, model.b, model.C, model.Sigma))
+    n = A.shape[0]
+    eye = numpy.eye(n)
+    S = numpy.linalg.solve(numpy.kron(eye, A) + numpy.kron(A, eye), -Sigma.reshape(-1)).reshape(n, n)
+    mu = -numpy.linalg.solve(A, b[:, 0])
+    delta = forced_response(A, C, u, [0.0, t])[-1]
+    subs = {model.spec.parameters[k]: v for k, v in values.items()}
+    readout = [sympy.sympify(f).subs(subs) for f in model.readout]
+    return taylor_terms(readout, model.hidden, mu, (S + S.T) / 2, delta, eps, order)
+
+
 def _check_spectral_agreement(module: ModuleType, spec: DerivationSpec, *, rtol: float, rng: numpy.random.Generator,
                               spectral=None) -> None:
     """Gradient class: kernels against the engine's spectral representation within the module's own
-    TOLERANCE (it keeps fewer modes), and series converging at O(dt^2) to the engine's filters."""
+    TOLERANCE (it keeps fewer modes), series converging at O(dt^2) to the engine's filters, and the
+    stationary mean, kernels and Richardson series against the forward Fokker-Planck equation
+    (another discretisation of another equation, shared with nothing in the module) to FORWARD_TOL."""
     from ..classes.gradient.law import gradient_law
     from ..classes.gradient.spectral import spectral_kernel_values, spectral_series, spectral_kernels
 
@@ -307,6 +342,21 @@ def _check_spectral_agreement(module: ModuleType, spec: DerivationSpec, *, rtol:
     if not numpy.all(error <= 0.6 * gap + 10 * tol * scale):
         raise _fail("series", f"error at dt=0.005 {error.max():.3e} is not O(dt^2)-consistent with the "
                               f"dt=0.01 -> 0.005 change {gap.max():.3e}")
+    # and against another discretisation of another equation: the forward Fokker-Planck equation
+    # (its input operator is the additive one: an input inside the activation is left to tests/test_inside.py)
+    if spec.input_placement != "additive":
+        return
+    fp = _forward_solver(spec)
+    _close(module.stationary_mean(), fp.stationary_mean(), FORWARD_TOL, "forward Fokker-Planck: stationary mean")
+    requests = [((0.0,) * n, (0,) * n) for n in range(1, spec.order + 1)]
+    requests += [(tuple(rng.uniform(0.1, 2.0, size=n)), tuple(rng.integers(0, spec.n_inputs, size=n)))
+                 for n in range(1, spec.order + 1)]
+    values = fp.kernels(requests)
+    for (lags, idx), expected in zip(requests, values):
+        actual = module.kernel(len(lags), *lags)[(slice(None),) + idx]
+        _close(actual, expected, FORWARD_TOL, f"forward Fokker-Planck: kernel({len(lags)})")
+    expected = fp.series_terms(lambda s: u(numpy.array([s]))[0], t_end, 0.8, spec.order)
+    _close((4 * results[1] - results[0]) / 3, expected, SERIES_TOL, "forward Fokker-Planck: series (Richardson)")
 
 
 def _check_grid_agreement(module: ModuleType, spec: DerivationSpec, *, rtol: float, rng: numpy.random.Generator,
@@ -345,3 +395,25 @@ def _check_grid_agreement(module: ModuleType, spec: DerivationSpec, *, rtol: flo
     if not numpy.all(error <= 0.6 * gap + 1e-8 * scale):
         raise _fail("series", f"error at dt=0.01 {error.max():.3e} is not O(dt^2)-consistent with the "
                               f"dt=0.02 -> 0.01 change {gap.max():.3e}")
+
+
+def _forward_solver(spec: DerivationSpec):
+    """The forward Fokker-Planck solver of a nonlinear spec at its defaults (volterra_sym.fokker_planck)."""
+    from ..fokker_planck import fitted_solver
+    from ..spec import X
+
+    subs = {spec.parameters[k]: v for k, v in spec.defaults.items()}
+
+    def num(M):
+        return numpy.array(sympy.Matrix(M).subs(subs).evalf(30).tolist(), dtype=float)
+
+    Gamma, W, b, C, sigma = (num(M) for M in (spec.Gamma, spec.W, spec.b, spec.C, spec.sigma))
+    a = sympy.lambdify(X, spec.activation_expr.subs(subs), modules="numpy")
+    n = spec.n_hidden
+
+    def drift(H):
+        pre = numpy.tensordot(W, H, axes=1) + b.reshape((n,) + (1,) * (H.ndim - 1))
+        return -numpy.tensordot(Gamma, H, axes=1) + a(pre)
+
+    readout = [sympy.lambdify(spec.hidden, f.subs(subs), modules="numpy") for f in spec.readout]
+    return fitted_solver(drift, sigma @ sigma.T, C, readout)

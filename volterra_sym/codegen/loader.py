@@ -9,9 +9,10 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from ..errors import StaleModuleError
+from ..errors import InputError, StaleModuleError
+from ..files import read_limited
 from .printing import API_VERSION
-from .stamp import output_sha256, read_stamp
+from .stamp import MAX_MODULE_BYTES, output_sha256, read_stamp
 
 __all__ = ["runtime_api_version", "load_generated"]
 
@@ -33,16 +34,17 @@ def load_generated(path: str | Path, *, spec: str | Path | None = None) -> Modul
     path = Path(path)
     label = path.as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise StaleModuleError(f"{label}: cannot read the generated module ({err})") from err
+        text = read_limited(path, MAX_MODULE_BYTES, what="generated module", field="path")
+    except InputError as err:  # missing, not a regular file (FIFO, device), too large, not UTF-8
+        raise StaleModuleError(f"{label}: cannot read the generated module ({err.reason})") from err
     _, stamp, body = read_stamp(text, path=label)
     regenerate = f"regenerate with `python -m volterra_sym generate {spec if spec is not None else 'SPEC'}`"
     if output_sha256(body) != stamp.output_sha256:
         raise StaleModuleError(f"{label}: the module was edited by hand (output_sha256 mismatch); {regenerate}")
     if stamp.api != runtime_api_version():
         raise StaleModuleError(
-            f"{label}: generated with API {stamp.api}, this volterra_sym expects {runtime_api_version()}: {regenerate}"
+            f"{label}: generated for module API version {stamp.api}, this volterra_sym reads version "
+            f"{runtime_api_version()}: {regenerate}"
         )
     if spec is not None and stamp.inputs_sha256 != expected_inputs_sha256(spec):
         raise StaleModuleError(f"{label}: stale with respect to {Path(spec).as_posix()}; {regenerate}")

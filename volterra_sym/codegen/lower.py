@@ -6,7 +6,9 @@ A generated module evaluates three blocks at call time, each a function of the p
     matrices    A, C, mu, S                           (n x n, n x m, n, n x n)
     moments     M^(0..N): <D^k f_q>_inf, nonzero entries only; GaussianMean nodes become
                 placeholders _g0, _g1, ... evaluated first by Gauss-Hermite quadrature
-    propagator  e^{A _tau} entries (closed form), or ``None`` when it is numeric (ExpmEntry)
+    propagator  e^{A _tau} entries (closed form, numbers kept to 30 digits) followed by the
+                rounding bound of each entry (:func:`volterra_sym.rounding.rounding_bound`), or
+                ``None`` when it is numeric (ExpmEntry)
 
 Common subexpressions are pulled out per block (``_x0, _x1, ...``); the leading underscore keeps
 every generated name apart from parameter names, which start with a letter.
@@ -23,6 +25,7 @@ from ..classes.ou.derive import KernelSet
 from ..errors import UnsupportedExpressionError
 from ..gaussian import GaussianMean
 from ..propagator import ExpmEntry
+from ..rounding import rounding_bound
 
 __all__ = ["LoweredBlock", "LoweredModule", "lower", "TAU"]
 
@@ -44,8 +47,9 @@ class LoweredModule:
 
     ``matrices.outputs`` lists A (row-major), C (row-major), mu and S (row-major);
     ``moments.outputs[i]`` is the moment entry named by ``moment_keys[i] = (k, q, alpha)``
-    (order k, output q, sorted hidden-index tuple alpha); ``propagator`` is ``None`` when e^{A tau}
-    has no closed form and the module calls its numeric expm.
+    (order k, output q, sorted hidden-index tuple alpha); ``propagator.outputs`` lists the n*n
+    entries of e^{A tau} (row-major) and then their n*n float64 rounding bounds; it is ``None``
+    when e^{A tau} has no closed form and the module calls its numeric expm.
     """
 
     name: str
@@ -69,7 +73,7 @@ class LoweredModule:
         n, m = self.n_hidden, self.n_inputs
         assert len(self.matrices.outputs) == n * n + n * m + n + n * n
         assert len(self.moments.outputs) == len(self.moment_keys)
-        assert self.propagator is None or len(self.propagator.outputs) == n * n
+        assert self.propagator is None or len(self.propagator.outputs) == 2 * n * n
         assert len(self.parameters) == len(self.defaults)
 
 
@@ -127,16 +131,18 @@ def lower(kset: KernelSet) -> LoweredModule:
     prop = kset.propagator
     propagator: LoweredBlock | None
     if prop.closed_form and not prop.matrix.has(ExpmEntry):
-        prop_exprs = [sympy.sympify(e).xreplace({prop.tau: TAU}) for e in prop.matrix]
+        # numbers to 30 digits: exact constants such as sqrt(35)/20 - 5/4 would otherwise be
+        # evaluated (and cancel) in float64 at run time, and huge integers would reach numpy
+        # sinc(x) printed as sin(x)/x: a tighter rounding bound; at x = 0 (a parameter value where the
+        # eigenvalues coalesce) it is nan and the module uses its bounded Pade exponential there
+        prop_exprs = [sympy.nfloat(sympy.sympify(e).xreplace({prop.tau: TAU}).replace(
+            sympy.sinc, lambda x: sympy.sin(x) / x), n=30) for e in prop.matrix]
         for e in prop_exprs:
             _check_free(e, allowed | {TAU}, "an entry of e^{A tau}")
-        propagator = _cse(prop_exprs, "_x")
-    elif all(isinstance(e, ExpmEntry) and e.args == (sympy.Integer(i // n), sympy.Integer(i % n), prop.tau)
-             for i, e in enumerate(prop.matrix)):
+        bounds = [rounding_bound(e, lags={TAU}) for e in prop_exprs]
+        propagator = _cse(prop_exprs + bounds, "_x")
+    else:
         propagator = None
-    else:  # a mixture: print ExpmEntry nodes one by one
-        prop_exprs = [sympy.sympify(e).xreplace({prop.tau: TAU}) for e in prop.matrix]
-        propagator = _cse(prop_exprs, "_x")
 
     return LoweredModule(
         name=spec.name,

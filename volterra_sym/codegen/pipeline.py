@@ -21,7 +21,7 @@ import sympy
 from .. import __version__
 from ..classes.registry import engine_class, engine_for
 from ..errors import DerivationError, InputError
-from ..files import write_atomic
+from ..files import check_output_folder, write_atomic
 from ..model import build_model
 from ..spec import DerivationSpec, load_spec
 from .lower import lower
@@ -134,9 +134,7 @@ def _generate(spec_path: str | Path) -> tuple[DerivationSpec, str, str]:
 
 def _output_dir(spec_path: str | Path, output_dir: str | Path | None) -> Path:
     folder = Path(spec_path).parent if output_dir is None else Path(output_dir)
-    if not folder.is_dir():
-        raise InputError(f"output folder {folder.as_posix()!r} does not exist; create it first", field="output")
-    return folder
+    return check_output_folder(folder, field="output")
 
 
 def generate_module(spec_path: str | Path, output_dir: str | Path | None = None) -> GeneratedModule:

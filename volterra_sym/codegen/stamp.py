@@ -59,8 +59,14 @@ class Stamp:
     output_sha256: str
 
     def __post_init__(self) -> None:
+        if isinstance(self.api, bool) or not isinstance(self.api, int):
+            raise TypeError(f"api must be an integer, got {self.api!r}")
+        for name in ("generator", "sympy", "template", "inputs_sha256", "output_sha256"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string, got {getattr(self, name)!r}")
         for digest in (self.inputs_sha256, self.output_sha256):
-            assert re.fullmatch(r"[0-9a-f]{64}", digest), digest
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError(f"{digest!r} is not a SHA-256 hex digest")
 
     def line(self) -> str:
         """``# volterra-sym-stamp: {...}`` with sorted keys."""

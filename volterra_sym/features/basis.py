@@ -88,7 +88,7 @@ class Basis:
         >>> Basis.monomial(2).evaluate([2.0]).tolist()
         [[1.0, 2.0, 4.0]]
         """
-        degree = _check_int(degree, "degree", 0)
+        degree = _check_degree(degree)
         return cls("monomial", tuple(ExpPolyTerm(j, 0.0) for j in range(degree + 1)), degree)
 
     @classmethod
@@ -102,7 +102,7 @@ class Basis:
         horizon : float
             ``T > 0``.
         """
-        degree = _check_int(degree, "degree", 0)
+        degree = _check_degree(degree)
         horizon = _check_real(horizon, "horizon")
         if horizon <= 0:
             raise InputError(f"must be > 0, got {horizon}", field="horizon")
@@ -317,6 +317,17 @@ def _term_label(t: ExpPolyTerm, var: str) -> str:
         trig = "cos" if t.part == "re" else "sin"
         core = f"exp({rate.real:g} {var}){trig}({rate.imag:g} {var})"
     return f"{poly} {core}" if poly else core
+
+
+#: highest degree of a polynomial basis (Legendre of degree 100 is still well conditioned)
+MAX_DEGREE = 100
+
+
+def _check_degree(degree: object) -> int:
+    degree = _check_int(degree, "degree", 0)
+    if degree > MAX_DEGREE:
+        raise InputError(f"degree {degree} exceeds {MAX_DEGREE}", field="degree")
+    return degree
 
 
 def _check_real(value: object, field: str) -> float:

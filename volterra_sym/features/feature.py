@@ -53,6 +53,11 @@ from .signature import (
 __all__ = [
     "Basis",
     "ExpPolyTerm",
+    "MAX_RATE_HORIZON",
+    "MAX_SAMPLES",
+    "MAX_SAMPLE_ENTRIES",
+    "check_horizon",
+    "check_samples",
     "channel_index",
     "feature_path",
     "response_feature",
@@ -103,6 +108,38 @@ def _check_dt(dt: object) -> float:
 
 
 _CHUNK_ENTRIES = 4_000_000
+#: budgets, checked before any work: samples of a sampled input (pwlinear), samples x channels
+MAX_SAMPLES = 10**6
+MAX_SAMPLE_ENTRIES = 10**7
+#: horizon x (1 + fastest basis rate) of the spectral integration (4 time units per panel, 256 panels)
+MAX_RATE_HORIZON = 512.0
+#: largest |psi_j(s)| on [0, T]: exp(r s) beyond it overflows the signature levels
+MAX_BASIS_VALUE = 1e100
+
+
+def check_samples(samples: int, channels: int) -> None:
+    """Refuse more samples than :data:`MAX_SAMPLES`, or samples x channels above :data:`MAX_SAMPLE_ENTRIES`."""
+    if samples > MAX_SAMPLES or samples * channels > MAX_SAMPLE_ENTRIES:
+        raise InputError(f"{samples} samples x {channels} channel(s) exceed the budget ({MAX_SAMPLES:.0e} samples, "
+                         f"{MAX_SAMPLE_ENTRIES:.0e} sample values); use the spectral method for long smooth inputs",
+                         field="samples")
+
+
+def check_horizon(horizon: float, basis: Basis) -> None:
+    """Refuse a horizon the spectral integration cannot cover within its panel budget, or a basis
+    whose functions overflow float64 on [0, T] (``exp(r s)`` with r T > ~230)."""
+    rate = basis._max_rate()
+    if horizon * (1.0 + rate) > MAX_RATE_HORIZON:
+        raise InputError(f"T x (1 + fastest basis rate) = {horizon:g} x {1.0 + rate:g} exceeds {MAX_RATE_HORIZON:g} "
+                         "(the panel budget of the spectral integration); shorten the horizon or the rates",
+                         field="horizon")
+    with np.errstate(all="ignore"):
+        edge = np.abs(basis.evaluate(np.array([0.0, horizon])))
+    if not np.all(np.isfinite(edge)) or edge.max() > MAX_BASIS_VALUE:
+        raise InputError(f"a basis function reaches {float(np.nanmax(edge)) if np.any(np.isfinite(edge)) else float('inf'):.3g} "
+                         f"on [0, {horizon:g}] (limit {MAX_BASIS_VALUE:.0e}): exp(r s) with r T this large overflows the "
+                         "signature; lower the rates or the horizon", field="rates" if basis.kind == "exponential"
+                         else "horizon")
 
 
 def feature_path(u: npt.ArrayLike, dt: float, basis: Basis, *, refine: int = 1) -> FloatArray:
@@ -203,6 +240,7 @@ def response_feature(
     dim = arr.shape[-1] * basis.size
     _check_size(dim, level)
     if method == "pwlinear":
+        check_samples(arr.shape[-2], dim)
         return signature(
             feature_path(arr, dt, basis, refine=refine),
             level,

@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from ..errors import InputError
 from ..classes.ou.evaluate import NumericKernels
-from .feature import Basis, _check_basis, _check_real, response_feature_callable
+from .feature import Basis, _check_basis, _check_real, check_horizon, response_feature_callable
 from ..propagator import expm
 from .signature import FloatArray, _check_int, _check_size, sig_length
 
@@ -61,6 +61,8 @@ __all__ = [
 ]
 
 Projection = Literal["lsq", "taylor"]
+#: largest input amplitude (eps^level must stay far from overflow)
+MAX_EPS = 1e100
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +350,7 @@ def smooth_feature(
         Max-norm difference of the last two (an estimate of the coarser one's error).
     """
     horizon = _check_horizon(horizon)
+    check_horizon(horizon, basis)
     panels = max(1, math.ceil(horizon * (1.0 + basis._max_rate()) / 4.0))
     coarse = response_feature_callable(u, horizon, basis, level, nodes=nodes, panels=panels)
     while True:
@@ -406,6 +409,9 @@ def represent(
         estimate and, under ``"neglected"``, what the value leaves out.
     """
     eps = _check_real(eps, "eps")
+    if abs(eps) > MAX_EPS:
+        raise InputError(f"|eps| = {abs(eps):g} exceeds {MAX_EPS:g}", field="eps")
+    check_horizon(_check_horizon(horizon), basis)
     readout = readout_coefficients(nk, horizon, basis, level, projection=projection)
     feature, feature_error = smooth_feature(u, horizon, basis, level, nodes=nodes, tol=tol)
     terms = readout.terms(feature, eps)

@@ -35,6 +35,7 @@ from ..model import build_model, resolve_parameters
 from ..network import numeric_srnn
 from ..progress import progress_bar
 from ..simulate import simulate_responses
+from ..stepping import MAX_STEPS
 from ..spec import DerivationSpec, check_order, load_spec
 
 __all__ = ["KernelTable", "MeanOutputTable", "TruncationTable", "ResponseReport", "build_report", "fit_slope",
@@ -305,7 +306,11 @@ def build_report(
     if not isinstance(target, (int, float)) or not math.isfinite(target) or target <= 0:
         raise InputError(f"time step {dt!r} must be finite and > 0", field="dt")
     intervals = n_times - 1
-    steps = intervals * max(1, math.ceil(t / target / intervals - 1e-9))
+    ratio = t / target / intervals
+    if not ratio * intervals <= MAX_STEPS:  # also inf and nan
+        raise InputError(f"t / dt = {t / target:.3g} steps exceeds the limit {MAX_STEPS}; use a larger dt or a "
+                         "shorter t", field="dt" if dt is not None else "t")
+    steps = intervals * max(1, math.ceil(ratio - 1e-9))
     dt_used = t / steps
     times = numpy.arange(steps + 1)[:: steps // intervals] * dt_used
     times[-1] = t

@@ -36,7 +36,8 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def fmt(x: float, digits: int = 4) -> str:
-    return "nan" if not numpy.isfinite(x) else f"{x:.{digits}g}"
+    """A number for the tables; ``n/a`` where it is undefined (a slope of too few points)."""
+    return "n/a" if not numpy.isfinite(x) else f"{x:.{digits}g}"
 
 
 def index_names(report: ResponseReport) -> tuple[list[str], list[str]]:

@@ -26,7 +26,8 @@ from ..classes.ou.derive import KernelSet
 from ..classes.ou.evaluate import numeric_kernels
 from ..errors import InputError, SpecError
 from ..model import resolve_parameters
-from .oracles.gaussian_path import NoOracle, TrigInput, zero_lag_mean
+from .oracles.gaussian_path import NoOracle, zero_lag_mean
+from .oracles.trig_input import TrigInput
 from .claims.ou_run import (FLOAT64_KERNEL_TOL, FLOAT64_SERIES_TOL, OURun, engine_kernel, float64_series,
                            sample_points, group_scales, work)
 from .results import ClaimResult, KernelCallable, check_options

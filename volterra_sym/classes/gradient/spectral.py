@@ -35,6 +35,7 @@ import sympy
 from ...errors import DerivationError, InputError
 from ...spec import X
 from .inside import MAX_CONTACT_ORDER, InsideInput, apply_exact, apply_order, contact_matrices
+from ...inputs import check_input_rate
 from .law import GradientLaw
 from ...model import numeric_matrix, resolve_parameters
 
@@ -388,6 +389,7 @@ def _check_input(sk: SpectralKernels, u: Callable, t: float) -> None:
     if probe.shape != (2, m):
         raise InputError(f"the input gives shape {probe.shape[1:]} per time; the model has {m} input channel(s)",
                          field="inputs")
+    check_input_rate(u, t)
 
 
 def spectral_series_on_grid(sk: SpectralKernels, u: Callable, times: numpy.typing.ArrayLike, *,

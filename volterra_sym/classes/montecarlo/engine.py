@@ -12,6 +12,7 @@ The method, its bias in dt and its variance are in docs/theory.md section 8.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -149,7 +150,11 @@ class MonteCarloEngine(Engine):
     def linear_net(self) -> NumericSRNN | None:
         if not self.control:
             return None
-        return self.net if self.model.affine else numeric_srnn(self.linearization.linear_model, {})
+        if self.model.affine:
+            return self.net
+        # the network's own noise factor sigma (not a square root of Sigma): the two chains must see the
+        # same increments sigma dB for the kick C_k to mean the same shift in both
+        return dataclasses.replace(numeric_srnn(self.linearization.linear_model, {}), sigma=self.net.sigma)
 
     @functools.cached_property
     def dt(self) -> float:

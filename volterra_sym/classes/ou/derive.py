@@ -16,26 +16,28 @@ Everything here is pure SymPy: data in, data out.
 
 from __future__ import annotations
 
-import fractions
+import collections
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-import mpmath
 import sympy
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 from sympy.polys.matrices import DomainMatrix
 
 from ...display import display_latex, display_str, has_sinc, shorten
-from ...errors import DerivationError
+from ...errors import DerivationError, SymbolicBudgetError
 from ...gaussian import gaussian_mean
 from ...model import SymbolicModel
 from ...propagator import Propagator, derive_propagator, numeric_propagator
-from ...spec import check_order
+from ...spec import check_order, degree_bound
+from .collect import MAX_TIDY_TERMS, collected_kernel, nested_sum, split_directions
 
 __all__ = ["StationaryLaw", "Kernel", "KernelSet", "derive_kernels", "solve_lyapunov", "kernel_expression",
-           "kernel_expressions", "derivation_latex", "MAX_KERNEL_EXPRESSIONS"]
+           "kernel_expressions", "derivation_latex", "expansion_terms", "check_symbolic_work",
+           "MAX_KERNEL_EXPRESSIONS", "MAX_EXPANSION_TERMS", "MAX_MOMENTS", "MAX_LYAPUNOV_WORK"]
 
 #: above this many index combinations, ``derive`` refuses to spell every closed form out
 MAX_KERNEL_EXPRESSIONS = 4096
@@ -89,7 +91,7 @@ class KernelSet:
 
     model: SymbolicModel
     law: StationaryLaw
-    propagator: Propagator
+    propagator: Propagator  # a LazyPropagator from derive_kernels: derived on first use
     order: int
     lags: tuple[sympy.Symbol, ...]
     moments: tuple[tuple[Mapping[tuple[int, ...], sympy.Expr], ...], ...]
@@ -122,6 +124,25 @@ class KernelSet:
 
     def _repr_html_(self) -> str:
         return _html(self)
+
+
+class LazyPropagator:
+    """Stands for the :class:`Propagator` of a drift (same attributes), derived on first use: the
+    float64 numbers do not need the closed form, and deriving it costs seconds for n = 4."""
+
+    __slots__ = ("_A", "_tau", "_value")
+
+    def __init__(self, A: sympy.MatrixBase, tau: sympy.Symbol):
+        self._A, self._tau, self._value = A, tau, None
+
+    @property
+    def tau(self) -> sympy.Symbol:
+        return self._tau
+
+    def __getattr__(self, name: str):
+        if self._value is None:
+            self._value = derive_propagator(self._A, self._tau)
+        return getattr(self._value, name)
 
 
 def solve_lyapunov(A: sympy.MatrixBase, Sigma: sympy.MatrixBase) -> sympy.ImmutableMatrix:
@@ -158,6 +179,34 @@ def _tidy(e: sympy.Expr) -> sympy.Expr:
     return sympy.factor(e) if sympy.count_ops(e) <= MAX_FACTOR_OPS else e
 
 
+def check_symbolic_work(model: SymbolicModel) -> None:
+    """Refuse, before any symbolic work, a derivation over its budget: readouts whose Gaussian moments
+    need more than :data:`MAX_MOMENTS` monomials (a degree-d polynomial in k units has up to
+    C(d + k, k)), or a stationary covariance solved over the parameters with more than
+    :data:`MAX_LYAPUNOV_WORK` units of N^3 8^(p - 1) (N = n(n+1)/2 unknowns, p parameters in A and
+    Sigma; measured ~1 ms per unit: n = 6 with one parameter 8.5 s, n = 5 with two 17 s)."""
+    for q, f in enumerate(model.readout):
+        units = len(f.free_symbols & set(model.hidden))
+        degree = degree_bound(f, set(model.hidden))
+        monomials = math.comb(degree + units, units)
+        if monomials > MAX_MOMENTS:
+            raise SymbolicBudgetError(
+                f"readout {q + 1} has degree up to {degree} in {units} units: its Gaussian moments need up to "
+                f"{monomials} monomials (limit {MAX_MOMENTS}); lower the degree or the units it depends on"
+            )
+    n = model.n_hidden
+    params = (model.A.free_symbols | model.Sigma.free_symbols) - set(model.hidden)
+    unknowns = n * (n + 1) // 2
+    work = unknowns**3 * 8 ** (len(params) - 1) if params else 0
+    if work > MAX_LYAPUNOV_WORK:
+        raise SymbolicBudgetError(
+            f"the stationary covariance of {n} units as a function of {len(params)} parameter(s) "
+            f"({', '.join(sorted(map(str, params)))}) is over the symbolic budget ({unknowns} unknowns; work "
+            f"{work:.3g} > {MAX_LYAPUNOV_WORK:.0e}); give the parameters numbers in the spec to derive closed forms "
+            "(kernel, series and the other numeric commands work at the parameter values)"
+        )
+
+
 def derive_kernels(model: SymbolicModel, *, order: int | None = None, propagator: bool = True) -> KernelSet:
     """Stationary law, propagator and moment tensors up to ``order`` (default: the spec's).
 
@@ -171,6 +220,7 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None, propagator
             "use the linearized engine or simulate it"
         )
     order = spec.order if order is None else check_order(order, n_hidden=model.n_hidden, key="order")
+    check_symbolic_work(model)
     h = sympy.Matrix(model.hidden)
     A = sympy.Matrix(model.A)
     try:
@@ -186,7 +236,7 @@ def derive_kernels(model: SymbolicModel, *, order: int | None = None, propagator
     law = StationaryLaw(mean=mu, covariance=S, score=score, conjugates=conjugates)
 
     tau = sympy.Symbol("tau", real=True)
-    propagator = derive_propagator(A, tau) if propagator else numeric_propagator(A, tau)
+    propagator = LazyPropagator(A, tau) if propagator else numeric_propagator(A, tau)
 
     n = model.n_hidden
     moments = []
@@ -228,131 +278,51 @@ def kernel_expression(kset: KernelSet, output: int, indices: Sequence[int], *, t
     if all(value == 0 for value in M.values()):
         return sympy.Integer(0)
     sigmas = list(itertools.accumulate(kset.lags[:n]))
-    split = _split_directions(kset) if tidy and kset.propagator.closed_form else None
+    split = split_directions(kset) if tidy and kset.propagator.closed_form else None
     if split is not None and len(split[0]) ** n <= MAX_TIDY_TERMS:
-        return _collected_kernel(kset, M, indices, sigmas, split)
+        return collected_kernel(kset, M, indices, sigmas, split)
     directions = [kset.propagator.at(sigma) * model.C[:, k] for sigma, k in zip(sigmas, indices)]
-    return _nested_sum(M, directions, model.n_hidden)
+    return nested_sum(M, directions, model.n_hidden)
 
 
-MAX_TIDY_TERMS = 400
-_SPLIT_CACHE: dict[int, tuple[KernelSet, tuple]] = {}
+#: the closed forms of one order may expand to at most this many terms in total (SymPy spends
+#: 0.5-3 ms per term expanding and collecting them on the development machine: 5000 terms, 3-15 s)
+MAX_EXPANSION_TERMS = 5_000
+#: Gaussian moments of a polynomial readout: at most this many monomials C(d + k, k) (degree d in k units)
+MAX_MOMENTS = 50_000
+#: exact Lyapunov solve over the parameters: N^3 8^(p - 1) (about 1 ms per unit on the development machine)
+MAX_LYAPUNOV_WORK = 20_000
 
 
-def _split_directions(kset: KernelSet) -> tuple | None:
-    """(bases, coefficients): e^{A tau} C_k = sum_r coefficients[k][r] (a vector over units) * bases[r](tau),
-    bases as (alpha, rest) with bases[r](tau) = exp(alpha tau) rest(tau); ``None`` if a propagator
-    entry is not a sum of such terms. Cached per derivation."""
-    cached = _SPLIT_CACHE.get(id(kset))
-    if cached is not None and cached[0] is kset:
-        return cached[1]
-    tau = kset.propagator.tau
-    P = kset.propagator.matrix
-    n, m = kset.model.n_hidden, kset.model.n_inputs
-    keys: dict[tuple[sympy.Expr, sympy.Expr], int] = {}
-    parts: dict[tuple[int, int, int], list[sympy.Expr]] = {}  # (row, column, basis) -> coefficient terms
-    for i in range(n):
-        for l in range(n):
-            for term in sympy.Add.make_args(sympy.expand(P[i, l])):
-                if term == 0:
-                    continue
-                coeff, fn = term.as_independent(tau, as_Add=False)
-                alpha, rest = sympy.Integer(0), sympy.Integer(1)
-                for factor in sympy.Mul.make_args(sympy.powsimp(fn, combine="exp")):
-                    if isinstance(factor, sympy.exp):
-                        alpha += factor.args[0]
-                    else:
-                        rest *= factor
-                alpha = sympy.expand(alpha / tau)
-                if alpha.has(tau):
-                    return None
-                r = keys.setdefault((alpha, rest), len(keys))
-                parts.setdefault((i, l, r), []).append(coeff)
-    R = len(keys)
-    C = kset.model.C
-    coefficients = tuple(
-        tuple(tuple(_plain(sympy.Add(*[sympy.Add(*parts[(i, l, r)]) * C[l, k] for l in range(n) if (i, l, r) in parts]))
-                    for i in range(n)) for r in range(R))
-        for k in range(m)
-    )
-    result = (tuple(keys), coefficients)
-    if len(_SPLIT_CACHE) > 8:
-        _SPLIT_CACHE.clear()
-    _SPLIT_CACHE[id(kset)] = (kset, result)
-    return result
+def expansion_terms(kset: KernelSet, order: int) -> int:
+    """An upper estimate of the number of terms the closed forms of ``order`` expand to, from the
+    moment tensor's nonzero entries and the terms of each e^{A tau} entry (no expansion of a product).
 
-
-def _plain(e: sympy.Expr) -> sympy.Expr:
-    return e if e.is_Number else sympy.expand(e)
-
-
-def _collected_kernel(kset: KernelSet, M: Mapping, indices: Sequence[int], sigmas: list[sympy.Expr],
-                      split: tuple) -> sympy.Expr:
-    """sum_r K[r] exp(sum_j alpha_{r_j} sigma_j) prod_j rest_{r_j}(sigma_j), with
-    K[r] = sum_i M[i] prod_j c_{k_j}[r_j][i_j] contracted axis by axis (cost R^j n^(N-j+1) at step j)."""
-    bases, coefficients = split
-    n_units, N, R = kset.model.n_hidden, len(indices), len(bases)
-    used = [coefficients[k] for k in sorted(set(indices))]
-    to_domain, from_domain = _number_domain(list(M.values()) + [x for c in used for row in c for x in row])
-    coefficients = {k: [[to_domain(x) for x in row] for row in coefficients[k]] for k in set(indices)}
-    # table: (r_1..r_j, i_{j+1}..i_N) -> value, starting from the full moment tensor
-    table = {}
-    for full in itertools.product(range(n_units), repeat=N):
-        value = M[tuple(sorted(full))]
-        if value != 0:
-            table[full] = to_domain(value)
-    for j, k in enumerate(indices):
-        grouped: dict[tuple, list] = {}
-        c = coefficients[k]
-        for key, value in table.items():
-            i = key[j]
-            for r in range(R):
-                if c[r][i] != 0:
-                    grouped.setdefault(key[:j] + (r,) + key[j + 1:], []).append(value * c[r][i])
-        table = {key: total for key, terms in grouped.items() if (total := _sum(terms)) != 0}
-    table = {key: from_domain(value) for key, value in table.items()}
-    tau = kset.propagator.tau
-    pieces = [[(sympy.expand(alpha * sigma), rest.subs(tau, sigma)) for alpha, rest in bases] for sigma in sigmas]
-    terms = []
-    for key in sorted(table):
-        exponent = sympy.Add(*[pieces[j][r][0] for j, r in enumerate(key)])
-        terms.append(sympy.Mul(table[key], sympy.exp(exponent), *[pieces[j][r][1] for j, r in enumerate(key)]))
-    return sympy.Add(*terms)
-
-
-def _sum(terms: list):
-    if isinstance(terms[0], sympy.Basic):
-        return _plain(sympy.Add(*terms))
-    return sum(terms[1:], terms[0])
-
-
-def _number_domain(values: list) -> tuple:
-    """Fast exact arithmetic for the coefficient contraction: Python fractions when every value is
-    rational, mpmath at the Floats' precision when they are rationals and Floats, else SymPy."""
-    if all(isinstance(v, sympy.Rational) for v in values):
-        return ((lambda v: fractions.Fraction(int(v.p), int(v.q))),
-                (lambda x: sympy.Rational(x.numerator, x.denominator)))
-    if all(isinstance(v, (sympy.Rational, sympy.Float)) for v in values):
-        prec = max(v._prec for v in values if isinstance(v, sympy.Float))
-        context = mpmath.MPContext()
-        context.prec = prec + 20
-
-        def to_domain(v):
-            return context.mpf(v._mpf_) if isinstance(v, sympy.Float) else context.mpf(int(v.p)) / int(v.q)
-
-        return to_domain, (lambda x: sympy.Float(x, precision=prec))
-    return (lambda v: v), (lambda v: v)
-
-
-def _nested_sum(M: Mapping, directions: list, n_units: int) -> sympy.Expr:
-    """sum_i M[i] prod_j directions[j][i_j], built as one Add (no repeated re-flattening)."""
-    terms = []
-    for full in itertools.product(range(n_units), repeat=len(directions)):
-        coeff = M[tuple(sorted(full))]
-        if coeff == 0:
-            continue
-        terms.append(sympy.Mul(coeff, *[directions[j][i] for j, i in enumerate(full)]))
-    return sympy.Add(*terms)
+    Per output q: sum over sorted index tuples alpha with M_alpha != 0 of terms(M_alpha) x (number
+    of orderings of alpha) x prod_i t_i, with t_i the most terms of any direction entry
+    (e^{A sigma} C)_i expanded at the longest lag sum; times m^order input tuples.
+    """
+    model = kset.model
+    n, m = model.n_hidden, model.n_inputs
+    # terms of each direction entry (e^{A sigma_j} C)_ik, expanded, at the lag sum of the last position
+    # (the most terms: sigma_order = tau_1 + ... + tau_order inside polynomial factors of a Jordan form)
+    sigma = sympy.Add(*kset.lags[:max(order, 1)])
+    P = kset.propagator.at(sigma)
+    t = [max(len(sympy.Add.make_args(sympy.expand(sum((P[i, j] * model.C[j, k] for j in range(n)), sympy.Integer(0)))))
+             for k in range(m)) for i in range(n)]
+    total = 0
+    for table in kset.moments[order]:
+        for alpha, value in table.items():
+            if value == 0:
+                continue
+            orderings = math.factorial(order)
+            for count in collections.Counter(alpha).values():
+                orderings //= math.factorial(count)
+            product = 1
+            for i in alpha:
+                product *= t[i]
+            total += len(sympy.Add.make_args(value)) * orderings * product
+    return total * m**order
 
 
 def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
@@ -364,6 +334,13 @@ def kernel_expressions(kset: KernelSet, order: int) -> tuple[Kernel, ...]:
             f"order {order} has {count} kernel components; spelling out more than {MAX_KERNEL_EXPRESSIONS} "
             "closed forms is refused (evaluate them with `volterra-sym kernel` instead)"
         )
+    if not kset.vanishes(order):
+        estimate = expansion_terms(kset, order)
+        if estimate > MAX_EXPANSION_TERMS:
+            raise DerivationError(
+                f"the closed forms of order {order} would expand to about {estimate} terms (limit "
+                f"{MAX_EXPANSION_TERMS}, 0.5-3 ms each); derive a lower order, or evaluate them with `volterra-sym kernel`"
+            )
     return tuple(
         Kernel(order, q, idx, kernel_expression(kset, q, idx))
         for q in range(model.n_outputs)

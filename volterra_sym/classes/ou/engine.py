@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import numpy
 import sympy
 
-from ...model import SymbolicModel
+from ...errors import SymbolicBudgetError
+from ...model import SymbolicModel, with_values
 from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_composition, check_lags, zero_kernel
 from .derive import KernelSet, derive_kernels
 from .evaluate import NumericKernels, kernel_values, numeric_kernels
@@ -40,10 +41,16 @@ class OUEngine(Engine):
 
     @functools.cached_property
     def numeric(self) -> NumericKernels:
-        """Float64 arrays at the engine's parameter values (stability checked there). e^{A tau} is
-        evaluated by the float64 Pade exponential: the closed form is not needed for numbers, and
-        the engine's numbers do not depend on whether :attr:`derivation` was asked for first."""
-        return numeric_kernels(derive_kernels(self.model, order=self.order, propagator=False), self.values)
+        """Float64 arrays at the engine's parameter values (stability checked there). e^{A tau} comes
+        from the error-bounded float64 routes on the exact drift (no closed form is needed for numbers,
+        and they do not depend on whether :attr:`derivation` was asked for first). When the symbolic
+        derivation is over its budget (many units and parameters), it is made at these values instead."""
+        try:
+            kset = derive_kernels(self.model, order=self.order, propagator=False)
+        except SymbolicBudgetError:
+            self.check()
+            kset = derive_kernels(with_values(self.model, self.values), order=self.order, propagator=False)
+        return numeric_kernels(kset, self.values)
 
     def affine_kernels(self) -> NumericKernels:
         return self.numeric

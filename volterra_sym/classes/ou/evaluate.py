@@ -2,7 +2,8 @@
 
 * :func:`numeric_kernels` substitutes the parameters once: A, mu, S, C, the moment tensors
   M^(n) (exact polynomial moments, or Gauss-Hermite for non-polynomial readouts) and e^{A tau}
-  (the derived closed form, lambdified, or the numeric Pade exponential for an ``ExpmEntry`` node).
+  (:class:`~volterra_sym.matrix_exp.TrustedExponential`: spectral or Pade routes with error bounds,
+  refusing a lag where float64 cannot be trusted to 1e-10 of the largest entry).
 * :func:`kernel_values` contracts M^(n) with e^{A sigma_j} C, vectorised over lag arrays.
 * :func:`series_terms` evaluates the truncated series at time t for inputs u(t) in O(steps):
   the nested simplex integrals are the states of linear filters (module docstring of
@@ -21,10 +22,11 @@ import numpy
 import sympy
 
 from .derive import KernelSet
-from ...errors import InputError
+from ...errors import DerivationError, InputError
+from ...integrability import expectation_problem
 from ...gaussian import GaussianMean, gauss_hermite_mean
 from ...model import check_stable, numeric_matrix, resolve_parameters
-from ...propagator import expm
+from ...matrix_exp import TrustedExponential
 
 __all__ = ["NumericKernels", "numeric_kernels", "kernel_values"]
 
@@ -71,6 +73,9 @@ def numeric_kernels(kset: KernelSet, params: Mapping[str, float] | None = None) 
     def gaussian(node: GaussianMean) -> sympy.Float:
         if node not in cache:
             g = node.args[0].subs(subs)
+            reason = expectation_problem(g, model.hidden, centre=mu, scale=numpy.sqrt(numpy.diag(S)))
+            if reason is not None:
+                raise DerivationError(f"the Gaussian expectation E[{g}] does not exist: the integrand {reason}")
             free = sorted(g.free_symbols & set(model.hidden), key=model.hidden.index)
             idx = [model.hidden.index(x) for x in free]
             func = sympy.lambdify(free, g, modules="numpy", docstring_limit=0)
@@ -92,24 +97,11 @@ def numeric_kernels(kset: KernelSet, params: Mapping[str, float] | None = None) 
                     M[(q,) + perm] = number.real
         moments.append(M)
 
-    prop = kset.propagator
-    if prop.closed_form:
-        # floats before lambdify: exact surds of huge integers (linearized models) overflow numpy's int64
-        matrix = sympy.nfloat(prop.matrix.subs(subs), n=30)
-        entries = [[sympy.lambdify([prop.tau], matrix[i, j], modules="numpy", docstring_limit=0) for j in range(n)] for i in range(n)]
-
-        def propagator(tau: numpy.ndarray) -> numpy.ndarray:
-            tau = numpy.asarray(tau, dtype=numpy.float64)
-            out = numpy.empty(tau.shape + (n, n))
-            for i in range(n):
-                for j in range(n):
-                    out[..., i, j] = entries[i][j](tau)
-            return out
-    else:
-
-        def propagator(tau: numpy.ndarray) -> numpy.ndarray:
-            tau = numpy.asarray(tau, dtype=numpy.float64)
-            return expm(tau[..., None, None] * A)
+    # e^{A tau}: error-bounded float64 routes from the exact drift (volterra_sym.matrix_exp); a lag
+    # where float64 cannot be trusted is refused. The closed form is for display, verification and
+    # code generation: evaluated as written in float64 it can overflow or cancel.
+    exact = model.A.subs({model.spec.parameters[k]: sympy.Float(v, 60) for k, v in values.items()})
+    propagator = TrustedExponential(A, exact)
 
     return NumericKernels(kset=kset, values=values, A=A, C=C, mu=mu, S=S, moments=tuple(moments),
                           propagator=propagator)

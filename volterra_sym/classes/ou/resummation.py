@@ -3,22 +3,26 @@
     E f(h_t) = E f(mu + xi + eps delta_t),   xi ~ N(0, S),   delta_t = int_0^t e^{A(t-s)} C u_s ds.
 
 delta_t comes from composite Gauss-Legendre quadrature of the convolution (panels doubled until two
-rules agree), the expectation from f directly: exact Gaussian moments for the polynomial part of f
-and Gauss-Hermite quadrature (:func:`volterra_sym.gaussian.gauss_hermite_means`) for the rest.
+rules agree), the expectation from f itself by Gauss-Hermite quadrature
+(:func:`volterra_sym.gaussian.gauss_hermite_means`) on the variables of each group of terms: rules
+exact for the polynomial terms (degree // 2 + 1 nodes per axis), a converged ladder for the rest.
+Never through the Gaussian moment recursion (``gaussian_mean``) that the kernels use, so this route is
+independent of the moment tensors: a bug there changes the kernels, not this mean.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy
 import sympy
 
 from ...errors import DerivationError, InputError
-from ...gaussian import gauss_hermite_means, gaussian_mean, split_polynomial
+from ...gaussian import gauss_hermite_means
 from ...propagator import expm
 
-__all__ = ["forced_response", "shifted_means", "QUADRATURE_TOL"]
+__all__ = ["forced_response", "shifted_means", "taylor_terms", "QUADRATURE_TOL"]
 
 QUADRATURE_TOL = 1e-13
 MAX_PANELS = 1024
@@ -85,21 +89,68 @@ def shifted_means(
 ) -> numpy.ndarray:
     """E f_q(m + xi), xi ~ N(0, S), for every row m of ``shifts`` (K, n); returns (K, p).
 
-    Polynomial part: exact Gaussian moments, as a polynomial in m. Remainder: Gauss-Hermite on the
-    variables it depends on.
+    Each readout is split into groups of terms by the hidden units they depend on (polynomial
+    terms apart from the others); each group is integrated by Gauss-Hermite quadrature of f itself
+    on the marginal of its units.
     """
-    n = len(hidden)
-    m_syms = sympy.symbols(f"_m0:{n}", real=True)
-    S_exact = sympy.Matrix(n, n, lambda i, j: sympy.Float(float(S[i, j]), 17))
     out = numpy.zeros((shifts.shape[0], len(readout)))
     for q, f in enumerate(readout):
-        poly, rest = split_polynomial(f, hidden)
-        if poly != 0:
-            mean_poly = gaussian_mean(poly, hidden, sympy.Matrix(m_syms), S_exact)
-            func = sympy.lambdify(m_syms, mean_poly, modules="numpy", docstring_limit=0)
-            out[:, q] += numpy.broadcast_to(numpy.asarray(func(*shifts.T), dtype=numpy.float64), shifts.shape[:1])
-        if rest != 0:
-            idx = [i for i, h in enumerate(hidden) if h in rest.free_symbols]
-            func = sympy.lambdify([hidden[i] for i in idx], rest, modules="numpy", docstring_limit=0)
-            out[:, q] += gauss_hermite_means(func, shifts[:, idx], S[numpy.ix_(idx, idx)], label=f"E[{rest}]")
+        for idx, expr, degree in _term_groups(f, hidden):
+            func = sympy.lambdify([hidden[i] for i in idx], expr, modules="numpy", docstring_limit=0)
+            out[:, q] += gauss_hermite_means(func, shifts[:, idx], S[numpy.ix_(idx, idx)], label=f"E[{expr}]",
+                                             degree=degree)
+    return out
+
+
+def taylor_terms(readout: Sequence[sympy.Expr], hidden: Sequence[sympy.Symbol], mu: numpy.ndarray, S: numpy.ndarray,
+                 delta: numpy.ndarray, eps: float, order: int) -> numpy.ndarray:
+    """eps^n c_n, n = 0..order, of E f_q(mu + xi + w delta) = sum_n c_n w^n (shape (order + 1, p)): the
+    series terms of the exact resummation (theory.md 4), by quadrature of f itself.
+
+    Cameron-Martin per group of units J: with L L^T = S_JJ, a = L^-1 delta_J and z = L^-1 xi_J,
+    c_n = |a|^n / n! E[f(mu + xi) He_n(a . z / |a|)] (probabilists' Hermite polynomials).
+    """
+    out = numpy.zeros((order + 1, len(readout)))
+    for q, f in enumerate(readout):
+        for idx, expr, degree in _term_groups(f, hidden):
+            func = sympy.lambdify([hidden[i] for i in idx], expr, modules="numpy", docstring_limit=0)
+            if not idx:
+                out[0, q] += float(func())
+                continue
+            m, cov = mu[idx], S[numpy.ix_(idx, idx)]
+            L = numpy.linalg.cholesky(cov)
+            a = numpy.linalg.solve(L, delta[idx])
+            norm = float(numpy.linalg.norm(a))
+            unit = a / norm if norm > 0 else a
+            for n in range(order + 1 if norm > 0 else 1):
+                weight = numpy.zeros(n + 1)
+                weight[n] = 1.0
+
+                def integrand(*h, func=func, weight=weight, m=m, L=L, unit=unit):
+                    x = numpy.stack([numpy.asarray(v, dtype=float) for v in h]) - m.reshape((-1,) + (1,) * (numpy.ndim(h[0])))
+                    z = numpy.tensordot(numpy.linalg.inv(L), x, axes=1)
+                    return func(*h) * numpy.polynomial.hermite_e.hermeval(numpy.tensordot(unit, z, axes=1), weight)
+
+                mean = gauss_hermite_means(integrand, m[None], cov, label=f"E[({expr}) He_{n}]",
+                                           degree=None if degree is None else degree + n)[0]
+                out[n, q] += norm**n / math.factorial(n) * mean * eps**n
+    return out
+
+
+def _term_groups(f: sympy.Expr, hidden: Sequence[sympy.Symbol]) -> list[tuple[list[int], sympy.Expr, int | None]]:
+    """(units, sum of terms, total degree or None) of f's additive terms, grouped by units and polynomiality.
+
+    >>> h1, h2 = sympy.symbols("h1 h2")
+    >>> _term_groups(h1**4 + 2*h1 + sympy.tanh(h2) + h1*h2, [h1, h2])
+    [([0], h1**4 + 2*h1, 4), ([0, 1], h1*h2, 2), ([1], tanh(h2), None)]
+    """
+    groups: dict[tuple[tuple[int, ...], bool], sympy.Expr] = {}
+    for term in sympy.Add.make_args(sympy.expand(f)):
+        idx = tuple(i for i, h in enumerate(hidden) if term.has(h))
+        key = (idx, term.is_polynomial(*hidden))
+        groups[key] = groups.get(key, sympy.Integer(0)) + term
+    out = []
+    for (idx, poly), expr in sorted(groups.items(), key=lambda kv: (not kv[0][1], kv[0][0])):
+        degree = sympy.Poly(expr, *[hidden[i] for i in idx]).total_degree() if poly and idx else (0 if poly else None)
+        out.append((list(idx), expr, degree))
     return out

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy
 
 from ...errors import DerivationError, InputError
+from ...inputs import check_input_rate
 from ..engine import SeriesResult
 from .evaluate import NumericKernels
 
@@ -108,6 +109,8 @@ def series_terms(
     if probe.shape != (2, m):
         raise InputError(f"the input gives shape {probe.shape[1:]} per time; the model has {m} input channel(s)",
                          field="inputs")
+    if t > 0 and order > 0:
+        check_input_rate(u, t)
     n = nk.A.shape[0]
     apply, D = _operator(nk, order)
     sizes = [n**k for k in range(order + 1)]

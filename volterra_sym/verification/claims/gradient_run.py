@@ -14,11 +14,14 @@ from ...classes.gradient.law import GradientLaw, taylor_words
 from ...classes.gradient.spectral import (
     SpectralKernels,
     spectral_kernel_values,
+    spectral_mean_output,
+    spectral_series,
 )
 from ...errors import InputError
 from ..oracles.density import mp_density_means
 from ..oracles.fourier import FourierCorrelation, MpFourierKrylov
-from ..oracles.gaussian_path import NoOracle, TrigInput
+from ..oracles.gaussian_path import NoOracle
+from ..oracles.trig_input import TrigInput
 from ..results import (
     memoized,
     MAX_INDEX_TUPLES,
@@ -161,6 +164,15 @@ class GradientRun:
         if isinstance(quad, NoOracle):
             return quad
         return replace(quad, values=tuple(quad.values[common.index(e)] for e in exprs))
+
+    def engine_series(self) -> numpy.ndarray:
+        """The engine's series terms at (t, eps, u) (shape (order + 1, p))."""
+        return self.memo(("engine series",), lambda: spectral_series(self.sk, self.u.numpy, self.t, self.eps,
+                                                                      order=self.order).terms)
+
+    def engine_driven_mean(self) -> numpy.ndarray:
+        """The engine's all-order mean output E f(h_t) at (t, eps, u) (the report's exact route)."""
+        return self.memo(("engine driven",), lambda: spectral_mean_output(self.sk, self.u.numpy, self.t, self.eps))
 
     def engine(self, n: int, lags: tuple) -> numpy.ndarray:
         return self.memo(("engine", n, lags), lambda: numpy.asarray(self.kernel(n, *lags, **self.values),

@@ -10,7 +10,7 @@ import numpy
 
 from ...classes.grid.symbolic import generator_words
 from ..oracles.forward_density import DensityMeans, ForwardOracle, forward_oracle
-from ..oracles.gaussian_path import TrigInput
+from ..oracles.trig_input import TrigInput
 from ..results import MAX_INDEX_TUPLES, KernelCallable, dyadic, memoized
 
 __all__ = ["GridRun", "TARGET_DIGITS", "TAYLOR_DEGREE", "TAYLOR_LAGS", "SERIES_DIGITS", "DEFAULT_MC_PATHS",

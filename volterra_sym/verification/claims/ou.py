@@ -20,13 +20,24 @@ pass/fail/skipped with the number of agreeing significant digits at the worst po
                            the exact resummation E f(mu + xi + eps delta_t) (linear class).
 ``float64_vs_mpmath``      a float64 kernel callable (the engine's ``kernel_values`` unless
                            another is given) matches the mpmath closed forms to 1e-12.
+``float64_vs_correlation`` the same float64 callable vs the correlation form (independent of the
+                           engine's closed forms and of its float64 routes), same tolerance.
 ``series_float64``         the float64 ``series_terms`` match the resummation to 1e-9.
 ``precision_ladder``       closed forms, correlation oracle and series at dps 30 and 60 agree
                            to 25 digits (first sample point).
 ``recorded_references``    the float64 engine reproduces the oracle values recorded in
                            ``<spec stem>.reference.toml`` beside the spec (when present;
                            :mod:`volterra_sym.verification.references`).
+``linearization``          linearized engine only: its A and b equal an mpmath linearization of
+                           the drift (Newton's method for the fixed point) to 1e-12.
 =========================  ====================================================================
+
+The oracles read the network from the spec's raw data (:mod:`..oracles.spec_parse`), not from the
+engine's model, so a model-assembly bug reaches the engine but not the oracles.
+``float64_vs_mpmath``, ``precision_ladder`` and ``recorded_references`` compare the engine with its
+own closed forms or with values the package recorded: they are self-consistency checks
+(``independent=False`` in the report), and a report passes only if at least one of the other,
+independent claims passed (:attr:`~volterra_sym.verification.results.VerificationReport.passed`).
 
 The mpmath claims need min(30, dps - 20) digits (30 at the default dps 50), the float64 claims
 12 (kernels) and 9 (series) digits, the ladder 25. Digits are -log10 of the largest error
@@ -86,7 +97,7 @@ from .ou_run import (
     work,
 )
 
-__all__ = ["CLAIMS", "verify_kernels"]
+__all__ = ["CLAIMS", "SELF_CONSISTENCY", "default_claims", "verify_kernels"]
 
 # --- claims -------------------------------------------------------------------------------------
 
@@ -219,15 +230,15 @@ def series_vs_resummation(run: OURun) -> ClaimResult:
                         f"eps={p.eps}")
 
 
-def float64_vs_mpmath(run: OURun) -> ClaimResult:
-    """A float64 kernel callable vs the mpmath closed forms (relative to the order's scale)."""
+def _float64_against(run: OURun, reference: Callable, name: str, detail: str) -> ClaimResult:
+    """The float64 kernel callable vs ``reference(key)`` (relative to the order's scale)."""
     kernel = run.kernel or engine_kernel(run.kset)
     tally = Tally(16.0)
     required = -math.log10(FLOAT64_KERNEL_TOL)
     with work(run.dps):
         refs, groups = {}, {}
         for key in run.kernel_keys():
-            ref = run.closed_kernel(key)
+            ref = reference(key)
             if isinstance(ref, NoOracle):
                 tally.skip(str(ref))
                 continue
@@ -240,8 +251,19 @@ def float64_vs_mpmath(run: OURun) -> ClaimResult:
             if (n, s) not in arrays:
                 arrays[(n, s)] = numpy.asarray(kernel(n, *run.points.lags[n - 1][s], **run.values), dtype=numpy.float64)
             tally.compare(mpmath.mpf(float(arrays[(n, s)][(q,) + idx])), ref, scales[n], kernel_label(key))
-    return tally.result("float64_vs_mpmath", required, f"float64 kernel callable vs mpmath closed forms, tolerance "
-                        f"{FLOAT64_KERNEL_TOL:g} of the order's largest value")
+    return tally.result(name, required, f"{detail}, tolerance {FLOAT64_KERNEL_TOL:g} of the order's largest value")
+
+
+def float64_vs_mpmath(run: OURun) -> ClaimResult:
+    """A float64 kernel callable vs the mpmath closed forms (self-consistency)."""
+    return _float64_against(run, run.closed_kernel, "float64_vs_mpmath", "float64 kernel callable vs mpmath closed forms")
+
+
+def float64_vs_correlation(run: OURun) -> ClaimResult:
+    """A float64 kernel callable vs the correlation oracle: the float64 route (error-bounded e^{A tau},
+    moment tensors in float64) checked against a route that shares nothing with it."""
+    return _float64_against(run, run.oracle_kernel, "float64_vs_correlation",
+                            "float64 kernel callable vs the correlation form over the Gaussian path")
 
 
 def series_float64(run: OURun) -> ClaimResult:
@@ -311,6 +333,30 @@ def recorded_references(run: OURun) -> ClaimResult:
     return check_references(run.kset, path, values=run.values)
 
 
+def linearization(run: OURun) -> ClaimResult:
+    """Linearized engine: its A and b vs an mpmath linearization of the drift as the spec writes it."""
+    from ..oracles.spec_parse import mp_linearization, network_of
+
+    model = run.model
+    required = -math.log10(FLOAT64_KERNEL_TOL)
+    if model.fixed_point is None:
+        return ClaimResult("linearization", "skipped", None, required,
+                           "skipped: the drift is affine (the network is its own linearization)")
+    tally = Tally(16.0)
+    with work(run.dps):
+        _, J, b = mp_linearization(network_of(model.spec), run.values, model.fixed_point)
+        A, b_engine = run.closed._matrix("A", model.A), run.closed._matrix("b", model.b)
+        n = model.n_hidden
+        scale = max(abs(J[i, j]) for i in range(n) for j in range(n))
+        for i in range(n):
+            tally.compare(b_engine[i], b[i], max(scale, max(abs(b[k]) for k in range(n))), f"b[{i + 1}]")
+            for j in range(n):
+                tally.compare(A[i, j], J[i, j], scale, f"A[{i + 1},{j + 1}]")
+    return tally.result("linearization", required,
+                        "the engine's A = dF(h*) and b = -A h* (binary64) vs Newton's method for F(h*) = 0 and the "
+                        "Jacobian in mpmath, from the spec parsed again")
+
+
 #: the claims in the order they run; each is a function of one verification run
 CLAIMS: Mapping[str, Callable[[OURun], ClaimResult]] = MappingProxyType({
     "stationary_law": stationary_law,
@@ -318,13 +364,22 @@ CLAIMS: Mapping[str, Callable[[OURun], ClaimResult]] = MappingProxyType({
     "zero_lag": zero_lag,
     "series_vs_resummation": series_vs_resummation,
     "float64_vs_mpmath": float64_vs_mpmath,
+    "float64_vs_correlation": float64_vs_correlation,
     "series_float64": series_float64,
     "precision_ladder": precision_ladder,
     "recorded_references": recorded_references,
+    "linearization": linearization,
 })
+#: self-consistency (``independent=False``): the engine against its own closed forms or recorded values
+SELF_CONSISTENCY = frozenset({"float64_vs_mpmath", "precision_ladder", "recorded_references"})
 
 
 # --- entry points -------------------------------------------------------------------------------
+
+
+def default_claims(kset: KernelSet) -> list[str]:
+    """Every claim, ``linearization`` only for a linearized model."""
+    return [c for c in CLAIMS if c != "linearization" or kset.model.fixed_point is not None]
 
 
 def verify_kernels(
@@ -365,7 +420,7 @@ def verify_kernels(
     VerificationReport
     """
     check_options(dps, samples, seed)
-    names = list(CLAIMS) if claims is None else list(claims)
+    names = default_claims(kset) if claims is None else list(claims)
     unknown = [c for c in names if c not in CLAIMS]
     if unknown:
         raise InputError(f"unknown claim {unknown[0]!r} (claims: {', '.join(CLAIMS)})", field="claims")
@@ -381,7 +436,8 @@ def verify_kernels(
             bar.set_postfix_str(name)
             t0 = time.perf_counter()
             result = CLAIMS[name](run)
-            results.append(replace(result, seconds=time.perf_counter() - t0))
+            results.append(replace(result, seconds=time.perf_counter() - t0,
+                                   independent=name not in SELF_CONSISTENCY))
             bar.update()
     return VerificationReport(spec=model.spec.source, name=model.spec.name, dps=dps, order=kset.order, seed=seed,
                               samples=samples, parameters=MappingProxyType(dict(values)),

@@ -128,8 +128,12 @@ class OURun:
         self._memo: dict[tuple, Any] = {}
 
     def oracle(self) -> MpModel:
+        """The oracles' network, parsed from the spec's raw data (not the engine's model)."""
         if mpmath.mp.prec not in self._models:
-            self._models[mpmath.mp.prec] = mp_model(self.model, self.values)
+            linearization = None
+            if self.model.fixed_point is not None:  # a linearized model: its binary64 A, b define it
+                linearization = (self.closed._matrix("A", self.model.A), self.closed._matrix("b", self.model.b))
+            self._models[mpmath.mp.prec] = mp_model(self.model.spec, self.values, linearization=linearization)
         return self._models[mpmath.mp.prec]
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -1,8 +1,10 @@
 """Independent high-precision routes to what the engine derives (mpmath only), for ``verify``.
 
-Nothing here reads a :class:`~volterra_sym.derive.KernelSet`. Every route starts from the model
-itself (A, b, C, Sigma and the readout f at numeric parameter values) and never differentiates f
-symbolically except where the quantity is defined that way (the zero-lag mean <C_k . grad f>).
+Nothing here reads a :class:`~volterra_sym.derive.KernelSet` or a model built by
+:mod:`volterra_sym.model`. Every route starts from the network as the spec writes it (A, b, C,
+Sigma and the readout f at numeric parameter values, parsed again by :mod:`.spec_parse`) and never
+differentiates f symbolically except where the quantity is defined that way (the zero-lag mean
+<C_k . grad f>).
 All functions compute at the *current* mpmath precision; callers wrap them in
 :func:`mpmath.workdps`, so the global context is never changed for good.
 
@@ -45,7 +47,8 @@ from dataclasses import dataclass
 import mpmath
 import sympy
 
-from ...model import SymbolicModel
+from .spec_parse import mp_number, network_of
+from .trig_input import TrigInput
 
 __all__ = [
     "NoOracle",
@@ -119,36 +122,40 @@ class MpModel:
 
 def to_mp(value: sympy.Expr | float | int) -> mpmath.mpf:
     """A real SymPy number (or float) as an mpf at the current precision."""
-    if isinstance(value, (int, float)):
-        return mpmath.mpf(value)
-    number = sympy.N(value, mpmath.mp.dps + 5)
-    re, im = number.as_real_imag()
-    if im != 0 and abs(im) > sympy.Float(10) ** (-mpmath.mp.dps) * max(1, abs(re)):
-        raise NoOracle(f"{value} is not real")
-    return mpmath.mpf(sympy.Float(re, mpmath.mp.dps + 5)._mpf_) if re != 0 else mpmath.mpf(0)
+    try:
+        return mp_number(value)
+    except ValueError as err:
+        raise NoOracle(str(err)) from err
 
 
-def parameter_substitution(model: SymbolicModel, values: Mapping[str, float]) -> dict[sympy.Symbol, sympy.Rational]:
-    """Parameters as exact rationals equal to their binary64 values (the float64 engine's numbers)."""
+def parameter_substitution(model, values: Mapping[str, float]) -> dict[sympy.Symbol, sympy.Rational]:
+    """Parameters of ``model.spec`` as exact rationals equal to their binary64 values (the float64
+    engine's numbers); used where the engine's own expressions are evaluated."""
     return {model.spec.parameters[k]: sympy.Rational(float(v)) for k, v in values.items()}
 
 
-def _mp_matrix(matrix: sympy.MatrixBase, subs: Mapping) -> mpmath.matrix:
-    m = sympy.Matrix(matrix).subs(subs)
-    return mpmath.matrix([[to_mp(m[i, j]) for j in range(m.shape[1])] for i in range(m.shape[0])])
+def _binary64(M: mpmath.matrix) -> mpmath.matrix:
+    return M.apply(lambda x: mpmath.mpf(float(x)))
 
 
-def mp_model(model: SymbolicModel, values: Mapping[str, float]) -> MpModel:
-    """Numeric model at the current precision; the readout is split into :class:`ReadoutTerm`."""
-    subs = parameter_substitution(model, values)
-    A = _mp_matrix(model.A, subs)
-    b = _mp_matrix(model.b, subs)
-    C = _mp_matrix(model.C, subs)
-    Sigma = _mp_matrix(model.Sigma, subs)
+def mp_model(spec, values: Mapping[str, float], *,
+             linearization: tuple[mpmath.matrix, mpmath.matrix] | None = None) -> MpModel:
+    """The network of ``spec`` (a :class:`~volterra_sym.spec.DerivationSpec`, of which only the raw
+    TOML data is read) at numeric parameter values and the current precision.
+
+    ``linearization``: (A, b) of a network linearized about its fixed point. The linearization is
+    defined by these binary64 numbers (checked separately against an mpmath linearization), and C
+    and Sigma are rounded to binary64 like the linearized model's.
+    """
+    net = network_of(spec)
+    A, b, C, Sigma = net.mp_matrices(values)
+    if linearization is not None:
+        A, b = linearization
+        C, Sigma = _binary64(C), _binary64(Sigma)
     mu, S = stationary_law(A, b, Sigma)
-    readout = tuple(sympy.sympify(f).subs(subs) for f in model.readout)
-    terms = tuple(_split_readout(f, model.hidden) for f in readout)
-    return MpModel(mpmath.mp.prec, A, b, C, Sigma, mu, S, tuple(model.hidden), readout, terms)
+    readout = net.readout_at(values)
+    terms = tuple(_split_readout(f, net.hidden) for f in readout)
+    return MpModel(mpmath.mp.prec, A, b, C, Sigma, mu, S, tuple(net.hidden), readout, terms)
 
 
 def _split_readout(f: sympy.Expr, hidden: Sequence[sympy.Symbol]) -> tuple[ReadoutTerm, ...]:
@@ -428,31 +435,6 @@ def zero_lag_mean(om: MpModel, output: int, k: int) -> object:
 
 
 # --- resummation --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrigInput:
-    """u_c(s) = offset_c + cos_c cos(freq_c s) + sin_c sin(freq_c s), one entry per input channel."""
-
-    offset: tuple[float, ...]
-    cos: tuple[float, ...]
-    sin: tuple[float, ...]
-    freq: tuple[float, ...]
-
-    def mp(self, s: object) -> list[object]:
-        return [mpmath.mpf(a) + mpmath.mpf(b) * mpmath.cos(mpmath.mpf(w) * s) + mpmath.mpf(c) * mpmath.sin(mpmath.mpf(w) * s)
-                for a, b, c, w in zip(self.offset, self.cos, self.sin, self.freq)]
-
-    def numpy(self, times):
-        import numpy
-
-        t = numpy.asarray(times, dtype=numpy.float64)[..., None]
-        return (numpy.asarray(self.offset) + numpy.asarray(self.cos) * numpy.cos(numpy.asarray(self.freq) * t)
-                + numpy.asarray(self.sin) * numpy.sin(numpy.asarray(self.freq) * t))
-
-    def describe(self) -> list[str]:
-        return [f"{a!r} + {b!r}*cos({w!r}*t) + {c!r}*sin({w!r}*t)"
-                for a, b, c, w in zip(self.offset, self.cos, self.sin, self.freq)]
 
 
 def forced_mean_shift(om: MpModel, u: TrigInput, t: object) -> mpmath.matrix:
