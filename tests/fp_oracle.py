@@ -372,6 +372,27 @@ class GeneralFokkerPlanck:
             v = self.propagate(self.input_adjoint(v, k), tau)
         return self.mean(v)
 
+    def kernel_inside(self, spec, lags, groups):
+        """R^J(lags) with the input inside the activation (theory.md 7.1): ``groups[i]`` holds the input
+        indices acting at the i-th latest time (j_i = len(groups[i])); L_{j;k..}* rho =
+        -sum_i d_i (a^(j)(z_i)/j! C_{i k_1} ... C_{i k_j} rho), z = W h + b, derivatives by SymPy here."""
+        import math
+
+        x = sympy.Symbol("x", real=True)
+        W, b = (np.array(M.evalf().tolist(), dtype=float) for M in (spec.W, spec.b))
+        z = W @ np.stack(self.grid) + b.reshape(-1, 1)
+
+        def adjoint(v, ks):
+            j = len(ks)
+            c = sympy.lambdify(x, sympy.diff(spec.activation_expr, x, j) / math.factorial(j), modules="numpy")(z)
+            weight = [math.prod(self.C[i, k] for k in ks) for i in range(self.n)]
+            return -sum(self.D[i] @ (weight[i] * c[i] * v) for i in range(self.n))
+
+        v = self.rho
+        for tau, ks in reversed(list(zip(lags, groups))):
+            v = self.propagate(adjoint(v, tuple(ks)), tau)
+        return self.mean(v)
+
 
 class DifferenceFokkerPlanck:
     """Stationary density of ANY drift by second-order central differences of the forward equation on

@@ -34,6 +34,8 @@ CASES = [
     ("gradient", DERIV / "nonlinear" / "tanh1_scalar.toml", {}),
     ("gradient", DERIV / "nonlinear" / "tanh1_inside.toml", {}),
     ("grid", DERIV / "nonlinear" / "tanh1_scalar.toml", {}),
+    ("grid", DERIV / "nonlinear" / "tanh1_inside.toml", {}),
+    pytest.param(("grid", ROOT / "tests" / "specs" / "tanh2_inside_nonrev.toml", {}), marks=pytest.mark.slow),
     pytest.param(("grid", DERIV / "nonlinear" / "tanh2_nonreversible.toml", {}), marks=pytest.mark.slow),
     pytest.param(("grid", DERIV / "nonlinear" / "tanh3.toml", {}), marks=pytest.mark.slow),
     ("linearized", DERIV / "nonlinear" / "tanh3.toml", {}),
@@ -100,6 +102,25 @@ def test_kernel_shapes_and_broadcasting(engine):
     assert two.shape == (2, 3, p, m, m)
     single = engine.kernel([0.2, 0.7]).value
     numpy.testing.assert_allclose(two[1, 2], single, rtol=1e-12, atol=1e-14)
+
+
+def test_contact_kernels(engine):
+    """Kernels of a composition with an entry above 1 (theory.md 7.1): input axes grouped by time; zero for
+    an additive input or a linear activation, not zero (and symmetric in the inputs sharing a time) for an
+    input inside a nonlinear activation."""
+    model = engine.model
+    p, m = model.n_outputs, model.n_inputs
+    both = engine.kernel([numpy.array([0.3, 0.8])], composition=[2])
+    assert both.value.shape == (2, p, m, m)
+    numpy.testing.assert_allclose(engine.kernel([0.8], composition=[2]).value, both.value[1], rtol=1e-12, atol=1e-14)
+    if model.input_placement == "additive" or model.affine:
+        assert not numpy.any(both.value)
+    else:
+        assert numpy.abs(both.value).max() > 1e-3
+        numpy.testing.assert_allclose(both.value, numpy.swapaxes(both.value, -1, -2), rtol=1e-9, atol=1e-12)
+    with pytest.raises(InputError) as err:
+        engine.kernel([0.3], composition=[3])  # above the engine's order
+    assert err.value.field == "composition"
 
 
 def test_bad_lags_are_refused(engine):

@@ -27,6 +27,7 @@ import numpy
 import sympy
 
 from .. import __version__
+from ..errors import DerivationError
 from ..spec import DerivationSpec
 from .printing import API_VERSION, VolterraNumPyPrinter, _docstring_text, _float_literal, check_identifier
 from .render import TemplateError, environment
@@ -136,7 +137,11 @@ def _array_literal(values: numpy.ndarray) -> str:
 
 
 def print_grid_module(spec: DerivationSpec, engine) -> PrintedGridModule:
-    """Print the grid representation and the module's strings."""
+    """Print the grid representation and the module's strings (refuses an input inside a nonlinear activation:
+    the module's template has only the additive input operators)."""
+    if engine.inside is not None:
+        raise DerivationError("code generation for the grid engine does not take an input inside a nonlinear "
+                              "activation yet (its kernels, series and driven mean are available from the engine)")
     name = check_identifier(spec.name, what="module")
     names = tuple(check_identifier(k, what="parameter") for k in spec.defaults)
     defaults = tuple(_float_literal(v) for v in spec.defaults.values())

@@ -4,7 +4,8 @@
    coordinates and a box; the density computed on the coarsest grid re-centres and re-scales it
    (:func:`.box.refined`).
 2. The grid is refined along :data:`LADDER` until the probes (the stationary mean and kernels of every
-   order at lags 0, tau_r / 5 and 3 tau_r / 5, tau_r the linearization's relaxation time) change by at most
+   order at lags 0, tau_r / 5 and 3 tau_r / 5, tau_r the linearization's relaxation time; with an input
+   inside the activation also the single-time contact kernels R^(n) of each order n >= 2) change by at most
    :data:`TOL` relative to each order's size between two successive grids; the change is the error
    estimate reported with every answer (spectral convergence makes the finer grid far better).
 3. The walls must hold negligible density: the probability on the outermost layer of nodes and its
@@ -25,6 +26,7 @@ from ...errors import DerivationError
 from ...network import NumericSRNN
 from .box import coordinates, reference_law, refined
 from .kernels import kernel_values
+from .inside import InsideActivation
 from .operator import Diagnostics, GridOperator, assemble, density_moments, diagnose, stationary_density
 
 __all__ = ["GridRepresentation", "build_representation", "probe_values", "LADDER", "KAPPA", "TOL", "WALL"]
@@ -75,7 +77,8 @@ class GridRepresentation:
 
 def probe_values(op: GridOperator, pi: numpy.ndarray, order: int, lags: tuple[float, ...]) -> list[numpy.ndarray]:
     """The stationary mean, then kernels of each order 1..order at the probe lags (every lag per axis
-    for order 1; all-equal and one mixed lag tuple for higher orders)."""
+    for order 1; all-equal and one mixed lag tuple for higher orders; and, for an input inside the
+    activation, the contact kernel of composition (n,) at every lag)."""
     out = [pi @ op.readout]
     for n in range(1, order + 1):
         if n == 1:
@@ -83,7 +86,11 @@ def probe_values(op: GridOperator, pi: numpy.ndarray, order: int, lags: tuple[fl
         else:
             rows = [[t] * n for t in lags] + [[lags[-1]] + [lags[1]] * (n - 1)]
             points = [numpy.array([r[j] for r in rows]) for j in range(n)]
-        out.append(kernel_values(op, pi, points))
+        values = kernel_values(op, pi, points)
+        if op.inside and n >= 2:
+            contact = kernel_values(op, pi, [numpy.array(lags)], composition=(n,))
+            values = numpy.concatenate([values.ravel(), contact.ravel()])
+        out.append(values)
     return out
 
 
@@ -95,12 +102,13 @@ def _changes(current: list[numpy.ndarray], previous: list[numpy.ndarray]) -> tup
     return absolute, relative
 
 
-def _ladder(net: NumericSRNN, coords, order: int, lags: tuple[float, ...], tol: float):
+def _ladder(net: NumericSRNN, coords, order: int, lags: tuple[float, ...], tol: float,
+            inside: InsideActivation | None):
     n = net.n_hidden
     previous = None
     steps = []
     for N in LADDER[n]:
-        op = assemble(net, coords, N)
+        op = assemble(net, coords, N, inside)
         pi, lam0 = stationary_density(op, 1 / lags[-1])
         probe = probe_values(op, pi, order, lags)
         if previous is None:
@@ -115,8 +123,9 @@ def _ladder(net: NumericSRNN, coords, order: int, lags: tuple[float, ...], tol: 
 
 
 def build_representation(net: NumericSRNN, *, order: int, values: Mapping[str, float] | None = None,
-                         tol: float | None = None) -> GridRepresentation:
-    """The converged representation of ``net`` (module docstring) for kernels up to ``order``."""
+                         tol: float | None = None, inside: InsideActivation | None = None) -> GridRepresentation:
+    """The converged representation of ``net`` (module docstring) for kernels up to ``order``; ``inside``
+    (:func:`.inside.inside_activation`) when the input enters the activation."""
     start = time.perf_counter()
     n = net.n_hidden
     if n not in LADDER:
@@ -128,10 +137,10 @@ def build_representation(net: NumericSRNN, *, order: int, values: Mapping[str, f
     lags = (0.0, 0.2 * t_r, 0.6 * t_r)
     kappa = KAPPA[n]
     for _ in range(MAX_WIDEN + 1):
-        first = assemble(net, coordinates(reference, Sigma, kappa), LADDER[n][0])
+        first = assemble(net, coordinates(reference, Sigma, kappa), LADDER[n][0], inside)
         pi0, _ = stationary_density(first, 1 / t_r)
         coords = coordinates(refined(reference, *density_moments(first, pi0)), Sigma, kappa)
-        op, pi, lam0, absolute, relative, converged, steps = _ladder(net, coords, order, lags, tol)
+        op, pi, lam0, absolute, relative, converged, steps = _ladder(net, coords, order, lags, tol, inside)
         diagnostics = diagnose(op, pi)
         if max(diagnostics.wall_mass, diagnostics.readout_wall) <= WALL[n]:
             break

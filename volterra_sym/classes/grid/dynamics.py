@@ -3,7 +3,10 @@
 In row form (theory.md 3a, discretised) the density seen through the weight evolves as
 z' = z (H + eps sum_k u_k(t) B_k) from z(0) = pi, and E f(h_t) = z(t) . (w f). Its eps-expansion is
 the cascade z^(0) = pi, z^(n)' = z^(n) H + sum_k u_k(t) z^(n-1) B_k, term n = eps^n z^(n)(t) . (w f),
-whose nested integrals are the simplex integrals of the kernels (:mod:`.kernels`).
+whose nested integrals are the simplex integrals of the kernels (:mod:`.kernels`). With the input inside
+the activation (:mod:`.inside`, theory.md 7.1) the cascade gains the contact couplings,
+z^(n)' = z^(n) H + sum_{j=1}^{n} z^(n-j) L_j(u(t)), and the driven mean is z' = z (H + B_{V(t)}) with the
+whole perturbation V(t) = a(z + eps C u(t)) - a(z) (eps may be complex).
 
 Both are linear and non-autonomous; they are integrated in column form by the fourth-order
 commutator-free Magnus method of Blanes and Moan (2006),
@@ -12,7 +15,9 @@ commutator-free Magnus method of Blanes and Moan (2006),
     a1,2 = 1/4 -+ sqrt(3)/6, c1,2 = 1/2 -+ sqrt(3)/6,
 
 each exponential applied by :func:`.expmv.expmv` (exact in H up to rounding, so the stiffness of the
-generator does not limit the step). The number of steps per output interval is doubled until the
+generator does not limit the step). The combination at the two Gauss points is taken of the input
+values for an additive input (its operators are linear in u) and of the operators' fields otherwise
+(L_j(u) and B_{V} are linear in their fields, not in u). The number of steps per output interval is doubled until the
 recorded values change by at most ``tol`` (relative to max(1, |value|)), or until two successive
 Richardson extrapolations (the method is symmetric: errors in even powers h^4, h^6, ...) do; the
 change is returned as the error estimate.
@@ -28,6 +33,7 @@ import scipy.sparse
 
 from ...errors import DerivationError, InputError
 from .expmv import expmv
+from .inside import cascade_fields, field_matrix, field_norm, perturbation_field, real_matmul
 from .operator import GridOperator
 
 __all__ = ["integrate", "series_on_grid", "driven_mean_on_grid", "MAX_STEPS"]
@@ -50,16 +56,20 @@ def _coupling(op: GridOperator, coeff: numpy.ndarray):
     return total, float(sum(abs(c) * nb for c, _, nb in parts))
 
 
-def _driven_step(op: GridOperator, y: numpy.ndarray, h: float, coeff: numpy.ndarray) -> numpy.ndarray:
-    """exp(h/2 H^T + sum_k coeff_k B_k^T) y."""
-    D, dnorm = _coupling(op, coeff)
+def _driven_step(op: GridOperator, y: numpy.ndarray, h: float, weights: tuple[float, float], u1: numpy.ndarray,
+                 u2: numpy.ndarray) -> numpy.ndarray:
+    """exp(h/2 H^T + sum_k coeff_k B_k^T) y, coeff = h (a u1 + b u2) for the weights (a, b)."""
+    a, b = weights
+    D, dnorm = _coupling(op, h * (a * u1 + b * u2))
     Omega = 0.5 * h * op.HT if D is None else 0.5 * h * op.HT + D
     return expmv(Omega.__matmul__, y, 1.0, 0.5 * h * op.norm_T + dnorm, 0.5 * h * op.shift_T)
 
 
-def _cascade_step(op: GridOperator, Y: numpy.ndarray, h: float, coeff: numpy.ndarray) -> numpy.ndarray:
+def _cascade_step(op: GridOperator, Y: numpy.ndarray, h: float, weights: tuple[float, float], u1: numpy.ndarray,
+                  u2: numpy.ndarray) -> numpy.ndarray:
     """The same exponential on the block lower-bidiagonal cascade: columns are the orders."""
-    D, dnorm = _coupling(op, coeff)
+    a, b = weights
+    D, dnorm = _coupling(op, h * (a * u1 + b * u2))
     half = 0.5 * h * op.HT
 
     def apply(X: numpy.ndarray) -> numpy.ndarray:
@@ -69,6 +79,37 @@ def _cascade_step(op: GridOperator, Y: numpy.ndarray, h: float, coeff: numpy.nda
         return out
 
     return expmv(apply, Y, 1.0, 0.5 * h * op.norm_T + dnorm, 0.5 * h * op.shift_T)
+
+
+def _inside_driven_step(op: GridOperator, eps: complex, y: numpy.ndarray, h: float, weights: tuple[float, float],
+                        u1: numpy.ndarray, u2: numpy.ndarray) -> numpy.ndarray:
+    """exp(h/2 H^T + B_v^T) y with the field v = h (a V(t1) + b V(t2)) of the whole perturbation."""
+    field = perturbation_field(op, weights, u1, u2, h, eps)
+    D = field_matrix(op, field)
+    half = 0.5 * h * op.HT
+    if D is None:
+        return expmv(lambda X: real_matmul(half, X), y, 1.0, 0.5 * h * op.norm_T, 0.5 * h * op.shift_T)
+    Omega = half + D
+    return expmv(Omega.__matmul__, y, 1.0, 0.5 * h * op.norm_T + field_norm(op, field), 0.5 * h * op.shift_T)
+
+
+def _inside_cascade_step(op: GridOperator, Y: numpy.ndarray, h: float, weights: tuple[float, float],
+                         u1: numpy.ndarray, u2: numpy.ndarray) -> numpy.ndarray:
+    """The cascade's exponential with the couplings h (a L_j(u(t1)) + b L_j(u(t2))) from order n - j to n."""
+    order = Y.shape[1] - 1
+    fields = cascade_fields(op, weights, u1, u2, h, order)
+    couplings = [(j, field_matrix(op, field)) for j, field in enumerate(fields, start=1)]
+    couplings = [(j, D) for j, D in couplings if D is not None]
+    half = 0.5 * h * op.HT
+
+    def apply(X: numpy.ndarray) -> numpy.ndarray:
+        out = half @ X
+        for j, D in couplings:
+            out[:, j:] += D @ X[:, :-j]
+        return out
+
+    bound = 0.5 * h * op.norm_T + sum(field_norm(op, f) for f in fields)
+    return expmv(apply, Y, 1.0, bound, 0.5 * h * op.shift_T)
 
 
 def _uniform(times: numpy.ndarray) -> float:
@@ -81,7 +122,8 @@ def _uniform(times: numpy.ndarray) -> float:
 def integrate(step: Callable, y0: numpy.ndarray, record: Callable, u: Callable, coupling: float,
               times: numpy.typing.ArrayLike, tol: float, h0: float) -> tuple[numpy.ndarray, int, float]:
     """Records of the Magnus integration at a uniform grid of ``times`` from 0; the input enters as
-    ``coupling * u``. Returns (records, steps of the last run, last change)."""
+    ``coupling * u``, and ``step(y, h, (a, b), u1, u2)`` applies exp(h (a A(t1) + b A(t2))) for the input
+    values u1, u2 at the Gauss points. Returns (records, steps of the last run, last change)."""
     times = numpy.asarray(times, dtype=numpy.float64)
     first = record(y0)
     if len(times) < 2 or times[-1] == 0:
@@ -96,12 +138,12 @@ def integrate(step: Callable, y0: numpy.ndarray, record: Callable, u: Callable, 
         U2 = coupling * numpy.asarray(u(starts + C2 * h), dtype=numpy.float64)
         if not (numpy.all(numpy.isfinite(U1)) and numpy.all(numpy.isfinite(U2))):
             raise InputError("the input is not finite on [0, t]", field="inputs")
-        out = numpy.empty((len(times),) + numpy.shape(first))
+        out = numpy.empty((len(times),) + numpy.shape(first), dtype=numpy.result_type(first, numpy.float64))
         out[0] = first
         y = y0.copy()
         for i in range(sub * intervals):
-            y = step(y, h, h * (A2 * U1[i] + A1 * U2[i]))
-            y = step(y, h, h * (A1 * U1[i] + A2 * U2[i]))
+            y = step(y, h, (A2, A1), U1[i], U2[i])
+            y = step(y, h, (A1, A2), U1[i], U2[i])
             if (i + 1) % sub == 0:
                 out[(i + 1) // sub] = record(y)
         return out
@@ -147,12 +189,14 @@ def series_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times: nump
     def record(Y):
         return (Y.T @ op.readout) * powers
 
-    return integrate(lambda Y, h, c: _cascade_step(op, Y, h, c), Y0, record, u, 1.0, times, tol, h0)
+    step = _inside_cascade_step if op.inside else _cascade_step
+    return integrate(lambda Y, *args: step(op, Y, *args), Y0, record, u, 1.0, times, tol, h0)
 
 
-def driven_mean_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times: numpy.typing.ArrayLike, eps: float, *,
-                        tol: float, h0: float) -> tuple[numpy.ndarray, int, float, numpy.ndarray]:
-    """E f(h_t) of the driven network (all orders) at every time of a uniform grid from 0, shape (T, p),
+def driven_mean_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times: numpy.typing.ArrayLike,
+                        eps: complex, *, tol: float, h0: float) -> tuple[numpy.ndarray, int, float, numpy.ndarray]:
+    """E f(h_t) of the driven network (all orders) at every time of a uniform grid from 0, shape (T, p)
+    (complex for a complex ``eps``),
     the steps, the last change, and the largest (probability, readout-weighted probability) of the driven
     density on the walls of the box over the recorded times: the input may push the density out of the
     box that holds the stationary one (the kernels and series terms do not move; this does)."""
@@ -168,6 +212,13 @@ def driven_mean_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times:
         mass = numpy.abs(y[edge] * op.weight[edge])
         return numpy.concatenate([y @ op.readout, [mass.sum(), float((mass @ f_edge).max(initial=0.0))]])
 
-    records, steps, change = integrate(lambda y, h, c: _driven_step(op, y, h, c), pi.copy(), record, u, float(eps),
-                                       times, tol, h0)
-    return records[:, :p], steps, change, records[:, p:].max(axis=0)
+    complex_eps = numpy.iscomplexobj(eps)
+    y0 = pi.astype(complex) if complex_eps else pi.copy()
+    if op.inside:
+        records, steps, change = integrate(lambda y, *args: _inside_driven_step(op, eps, y, *args), y0, record, u,
+                                           1.0, times, tol, h0)
+    else:
+        coupling = complex(eps) if complex_eps else float(eps)
+        records, steps, change = integrate(lambda y, *args: _driven_step(op, y, *args), y0, record, u, coupling,
+                                           times, tol, h0)
+    return records[:, :p], steps, change, numpy.real(records[:, p:]).max(axis=0)

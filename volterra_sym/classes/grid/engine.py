@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -40,8 +41,6 @@ class GridEngine(Engine):
         n = model.n_hidden
         if n > MAX_HIDDEN:
             return f"the grid engine handles 1 to {MAX_HIDDEN} hidden units, not {n}"
-        if model.input_placement == "activation" and not model.affine:
-            return "the grid engine does not take an input inside a nonlinear activation yet"
         try:
             noise_factor(numeric_matrix(model.Sigma, model, dict(model.spec.defaults)))
         except DerivationError as err:
@@ -61,13 +60,21 @@ class GridEngine(Engine):
             return numeric_srnn(self.model, self.values)
 
     @functools.cached_property
+    def inside(self):
+        """The activation and its Taylor coefficients c_j = a^(j)/j!, j = 1..order, when the input enters a
+        nonlinear activation (:class:`~.inside.InsideActivation`); ``None`` for an additive input."""
+        from .inside import inside_activation
+
+        return inside_activation(self.model, self.values, self.order)
+
+    @functools.cached_property
     def representation(self):
         """The converged :class:`~.build.GridRepresentation`: grid operator, stationary density, accuracy
         (built on first use; SciPy is imported here, not when the engine is chosen)."""
         from .build import build_representation
 
         self.check()
-        return build_representation(self.network, order=self.order, values=self.values)
+        return build_representation(self.network, order=self.order, values=self.values, inside=self.inside)
 
     @property
     def n(self) -> int:
@@ -82,11 +89,14 @@ class GridEngine(Engine):
 
         arrays = check_lags(lags)
         composition = check_composition(arrays, composition, self.order)
-        if any(j > 1 for j in composition):  # an additive input has no contact kernels
+        if any(j > 1 for j in composition) and self.inside is None:  # an additive input has no contact kernels
             model = self.model
             return Estimate(zero_kernel(arrays, model.n_outputs, model.n_inputs, sum(composition)), self.name)
         rep = self.representation
-        return Estimate(kernel_values(rep.op, rep.pi, arrays), self.name, error=rep.error(len(arrays)))
+        if composition == (1,) * len(arrays):
+            return Estimate(kernel_values(rep.op, rep.pi, arrays), self.name, error=rep.error(len(arrays)))
+        return Estimate(kernel_values(rep.op, rep.pi, arrays, composition), self.name,
+                        error=rep.error(sum(composition)))
 
     def _tol(self, tol: float | None) -> float:
         tol = DEFAULT_SERIES_TOL[self.n] if tol is None else float(tol)
@@ -95,12 +105,19 @@ class GridEngine(Engine):
     def _h0(self) -> float:
         return min(0.25, 0.1 * self.representation.relaxation_time)
 
-    def _grid_error(self, u: InputSignal, t: float, eps: float, order: int) -> float:
-        """A bound on the grid's contribution: sum_n err_n (eps |u|_max t)^n / n! (kernel errors on a simplex)."""
+    def _grid_error(self, u: InputSignal, t: float, eps: complex, order: int) -> float:
+        """A bound on the grid's contribution: sum_n err_n (eps |u|_max t)^n / n! (kernel errors on a simplex);
+        with an input inside the activation, sum_n err_n (eps |u|_max)^n sum_r binom(n-1, r-1) t^r / r!
+        (the compositions of n into r times, contact kernels included)."""
         rep = self.representation
         if t <= 0:
             return rep.error(0)
         sample = numpy.asarray(u(numpy.linspace(0.0, t, 65)), dtype=numpy.float64)
+        if self.inside is not None:
+            size = abs(eps) * float(numpy.abs(sample).sum(axis=-1).max(initial=0.0))
+            return rep.error(0) + sum(rep.error(n) * size**n * sum(math.comb(n - 1, r - 1) * t**r / math.factorial(r)
+                                                                   for r in range(1, n + 1))
+                                      for n in range(1, order + 1))
         x = abs(eps) * float(numpy.abs(sample).sum(axis=-1).max(initial=0.0)) * t
         total, term = rep.error(0), 1.0
         for n in range(1, order + 1):
@@ -109,7 +126,7 @@ class GridEngine(Engine):
         return total
 
     @staticmethod
-    def _check_time(t: float, eps: float) -> None:
+    def _check_time(t: float, eps: complex) -> None:
         if not numpy.isfinite(t) or t < 0:
             raise InputError(f"time {t!r} must be finite and >= 0", field="t")
         if not numpy.isfinite(eps):
@@ -136,20 +153,23 @@ class GridEngine(Engine):
         terms, _, _ = series_on_grid(rep.op, rep.pi, u, times, order=order, tol=self._tol(tol), h0=self._h0())
         return terms
 
-    def driven_mean(self, u: InputSignal, times: numpy.typing.ArrayLike, eps: float, *,
+    def driven_mean(self, u: InputSignal, times: numpy.typing.ArrayLike, eps: complex, *,
                     tol: float = 1e-10) -> Estimate:
+        """E f(h_t) at each of ``times`` (module docstring of :mod:`.dynamics`); a complex ``eps`` gives the
+        analytic continuation (complex values), whose Cauchy integral over a circle gives the series terms."""
         from .dynamics import driven_mean_on_grid
 
         rep = self.representation
         times = numpy.asarray(times, dtype=numpy.float64)
-        self._check_time(float(times[-1]) if times.size else 0.0, float(eps))
+        eps = complex(eps) if numpy.iscomplexobj(eps) else float(eps)
+        self._check_time(float(times[-1]) if times.size else 0.0, eps)
         values, _, change, (wall, readout_wall) = driven_mean_on_grid(rep.op, rep.pi, u, times, eps,
                                                                       tol=self._tol(tol), h0=self._h0())
         if wall > DRIVEN_WALL:
             raise DerivationError(f"the input drives the density to the walls of the grid's box (probability "
-                                  f"{wall:.1e} on the walls by t = {float(times[-1]):g}, eps = {float(eps):g}): the "
+                                  f"{wall:.1e} on the walls by t = {float(times[-1]):g}, eps = {eps:g}): the "
                                   "grid engine's all-order driven mean does not hold at this amplitude (its kernels "
                                   "and series terms do); lower eps or the horizon, or simulate the network")
         horizon = float(times[-1]) if times.size else 0.0
-        grid = self._grid_error(u, horizon, float(eps), max(self.order, 3))
+        grid = self._grid_error(u, horizon, eps, max(self.order, 3))
         return Estimate(values, self.name, error=change + grid + readout_wall)

@@ -53,7 +53,7 @@ def expmv(apply: Callable[[numpy.ndarray], numpy.ndarray], V: numpy.ndarray, t: 
     >>> bool(numpy.allclose(got, expected, rtol=1e-14, atol=0))
     True
     """
-    F = numpy.array(V, dtype=numpy.float64)
+    F = numpy.array(V, dtype=numpy.result_type(numpy.asarray(V).dtype, numpy.float64))  # complex V stays complex
     if t == 0 or F.size == 0:
         return F
     m, s = taylor_plan(abs(t) * norm)

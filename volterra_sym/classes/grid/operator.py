@@ -6,7 +6,9 @@ w = e^-phi, phi(z) = sum_i z_i^2 / (4 D_i), the conjugated operator H psi = w L0
 
     H = 1/2 Laplacian + (F_z + grad phi) . grad + V,    V = F_z . grad phi + 1/2 (Laplacian phi + |grad phi|^2),
 
-and the input operator C_k . grad_h becomes Bk = c_k . grad + c_k . grad phi with c_k = M^-1 C_k. Every
+and the input operator C_k . grad_h becomes Bk = c_k . grad + c_k . grad phi with c_k = M^-1 C_k. A vector
+field v(h) . grad_h becomes sum_i diag(v_i) E_i with the per-unit operators E_i = sum_d (M^-1)_{d i} (d_d + d_d phi)
+(kept for an input inside the activation, :mod:`.inside`). Every
 function the backward recursion meets (w g) and every density seen through the weight (rho / w)
 decays like sqrt(rho) (:mod:`.box`), so Fourier collocation on the box is spectrally accurate: H is
 the sum over axes of (1/2 D2 + diag(advection) D1) lifted by Kronecker products, plus diag(V), a
@@ -20,6 +22,7 @@ not symmetric (the network need not be reversible): nothing here assumes real ei
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy
@@ -29,6 +32,7 @@ import scipy.sparse.linalg
 from ...errors import DerivationError
 from ...network import NumericSRNN
 from .box import Coordinates
+from .inside import InsideActivation, _scaled
 
 __all__ = ["GridOperator", "assemble", "shifted_norm", "leading_modes", "wall_nodes", "fourier_matrices", "stationary_density", "Diagnostics", "diagnose",
            "density_moments"]
@@ -60,6 +64,13 @@ class GridOperator:
     (M, p) is w f_q at the nodes. ``H`` and ``inputs`` are CSR matrices (dense arrays on a grid of at
     most :data:`DENSE_SIZE` nodes), ``HT`` and ``inputsT`` their transposes; ``norm`` is the 1-norm of H - shift I (the shift minimising it, :func:`shifted_norm`),
     ``norm_T`` that of H^T - shift_T I, ``input_norms`` the 1-norms of the transposed input operators.
+
+    For an input inside the activation (:mod:`.inside`) ``units`` holds the per-unit operators E_i,
+    ``unitsT`` their transposes, ``unit_columns`` (n, M) the 1-norms of the columns of each E_i^T,
+    ``input_matrix`` C, ``pre`` (n, M) z = W h + b at the nodes, ``activated`` a(z),
+    ``coefficients`` (order, n, M) c_{j,i}(z_i) = a^(j)(z_i)/j! and ``activation`` a (complex
+    arguments allowed); the input operators ``inputs`` are then B_k = sum_i diag(c_{1,i} C_{ik}) E_i.
+    For an additive input these are empty or ``None``.
     """
 
     coords: Coordinates
@@ -83,6 +94,19 @@ class GridOperator:
     shift_T: float
     norm_T: float
     input_norms: tuple[float, ...]
+    units: tuple = ()
+    unitsT: tuple = ()
+    unit_columns: numpy.ndarray | None = None
+    input_matrix: numpy.ndarray | None = None
+    pre: numpy.ndarray | None = None
+    activated: numpy.ndarray | None = None
+    coefficients: numpy.ndarray | None = None
+    activation: Callable[[numpy.ndarray], numpy.ndarray] | None = None
+
+    @property
+    def inside(self) -> bool:
+        """Whether the input enters the activation (contact operators, a field-valued perturbation)."""
+        return self.coefficients is not None
 
     @property
     def n(self) -> int:
@@ -127,8 +151,43 @@ def shifted_norm(A: scipy.sparse.csr_matrix) -> tuple[float, float]:
     return mu, float((numpy.abs(d - mu) + o).max())
 
 
-def assemble(net: NumericSRNN, coords: Coordinates, N: int) -> GridOperator:
-    """H, the input operators and the weighted readout on an N^n grid (module docstring)."""
+def _inside_data(net: NumericSRNN, nodes: numpy.ndarray, lifted1: list, grad_phi: numpy.ndarray,
+                 coords: Coordinates, inside: InsideActivation) -> dict:
+    """The per-unit operators, the activation's Taylor coefficients at the nodes and the input operators
+    B_k = sum_i diag(c_{1,i} C_ik) E_i of an input inside the activation."""
+    n, M = nodes.shape
+    pre = net.W @ nodes + net.b[:, None]
+    with numpy.errstate(all="ignore"):
+        coefficients = numpy.stack([numpy.broadcast_to(numpy.asarray(c(pre), dtype=numpy.float64), pre.shape)
+                                    for c in inside.coefficients])
+        activated = numpy.broadcast_to(numpy.asarray(inside.activation(pre), dtype=numpy.float64), pre.shape).copy()
+    if not (numpy.all(numpy.isfinite(coefficients)) and numpy.all(numpy.isfinite(activated))):
+        raise DerivationError("the activation or its derivatives are not finite on the grid's box")
+    units = []
+    for i in range(n):
+        E = scipy.sparse.diags(coords.to_z[:, i] @ grad_phi, format="csr")
+        for d in range(n):
+            if coords.to_z[d, i] != 0:
+                E = E + coords.to_z[d, i] * lifted1[d]
+        units.append(_storage(E))
+    unitsT = tuple(_storage(E.T) for E in units)
+    columns = numpy.stack([numpy.asarray(abs(ET).sum(axis=0)).ravel() for ET in unitsT])
+    inputs = []
+    for k in range(net.n_inputs):
+        Bk = None
+        for i in range(n):
+            if net.C[i, k] != 0:
+                term = _scaled(net.C[i, k] * coefficients[0][i], units[i])
+                Bk = term if Bk is None else Bk + term
+        inputs.append(_storage(0.0 * units[0] if Bk is None else Bk))
+    return {"units": tuple(units), "unitsT": unitsT, "unit_columns": columns, "input_matrix": net.C.copy(),
+            "pre": pre, "activated": activated, "coefficients": coefficients, "activation": inside.activation,
+            "inputs": inputs}
+
+
+def assemble(net: NumericSRNN, coords: Coordinates, N: int, inside: InsideActivation | None = None) -> GridOperator:
+    """H, the input operators and the weighted readout on an N^n grid (module docstring); ``inside`` (the
+    activation's Taylor coefficients) for an input inside the activation (:mod:`.inside`)."""
     n = coords.n
     axes, D1s, D2s = [], [], []
     for d in range(n):
@@ -158,13 +217,18 @@ def assemble(net: NumericSRNN, coords: Coordinates, N: int) -> GridOperator:
     H = _storage(H)
     input_const = coords.to_z @ net.C  # (n, m)
     input_diag = input_const.T @ grad_phi  # (m, M)
-    inputs = []
-    for k in range(net.n_inputs):
-        Bk = scipy.sparse.diags(input_diag[k], format="csr")
-        for d in range(n):
-            if input_const[d, k] != 0:
-                Bk = Bk + input_const[d, k] * lifted1[d]
-        inputs.append(_storage(Bk))
+    extra = {}
+    if inside is None:
+        inputs = []
+        for k in range(net.n_inputs):
+            Bk = scipy.sparse.diags(input_diag[k], format="csr")
+            for d in range(n):
+                if input_const[d, k] != 0:
+                    Bk = Bk + input_const[d, k] * lifted1[d]
+            inputs.append(_storage(Bk))
+    else:
+        extra = _inside_data(net, nodes, lifted1, grad_phi, coords, inside)
+        inputs = extra.pop("inputs")
     HT = _storage(H.T)
     shift, norm = shifted_norm(H)
     shift_T, norm_T = shifted_norm(HT)
@@ -173,7 +237,7 @@ def assemble(net: NumericSRNN, coords: Coordinates, N: int) -> GridOperator:
                         advection=advection, potential=potential, weight=weight, input_const=input_const,
                         input_diag=input_diag, readout=weight[:, None] * f, H=H, HT=HT, inputs=tuple(inputs),
                         inputsT=inputsT, shift=shift, norm=norm, shift_T=shift_T, norm_T=norm_T,
-                        input_norms=tuple(_norm1(B) for B in inputsT))
+                        input_norms=tuple(_norm1(B) for B in inputsT), **extra)
 
 
 def stationary_density(op: GridOperator, rate: float) -> tuple[numpy.ndarray, float]:

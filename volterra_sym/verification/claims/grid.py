@@ -9,7 +9,8 @@ whitened coordinates (:mod:`volterra_sym.classes.grid`). Its claims:
                            collocation for one or two units, Richardson-extrapolated central
                            differences for three; the network's own coordinates and its own box).
 ``taylor_coefficients``    R^(1)_{f;k}(tau) at small lags vs sum_p tau^p/p! <C_k . grad L0^p f>,
-                           generator words by SymPy, their means under that forward density.
+                           generator words by SymPy, their means under that forward density (input
+                           inside the activation: a'(W h + b) C_k . grad, theory.md 7.1).
 ``forward_kernels``        one or two units: kernels of order 1 and 2 at the first sample lags vs
                            theory.md 3(a) on the forward Chebyshev grid (dense exponentials).
 ``monte_carlo``            E f(h_t) of the driven network and the pathwise response from the
@@ -121,11 +122,12 @@ def forward_kernels(run: GridRun) -> ClaimResult:
                              "beyond the time budget (the 3-D kernels are checked by taylor_coefficients, "
                              "monte_carlo and the ladder)")
     readout = numpy.stack(run.engine.network.output(density.nodes.copy()), axis=-1)
+    slopes = run.input_slopes(density.nodes)
     tally = Tally(16.0)
     pairs = []
     for n in range(1, min(run.order, 2) + 1):
         lags, idx = run.lags[n - 1][0], run.indices[n - 1][0]
-        ref = density.kernel(readout, lags, idx)
+        ref = density.kernel(readout, lags, idx, slopes=slopes)
         value = run.kernel_value(n, lags)[(slice(None),) + tuple(idx)]
         pairs.append((n, lags, idx, value, ref))
     scale = max(max(float(numpy.abs(r).max()) for *_, r in pairs), 1e-300)
@@ -185,7 +187,7 @@ def resolution_ladder(run: GridRun) -> ClaimResult:
     op = rep.op
     ladder = LADDER[run.n]
     finer = next((N for N in ladder if N > op.N), op.N + (ladder[-1] - ladder[-2]))
-    fine = assemble(run.engine.network, op.coords, finer)
+    fine = assemble(run.engine.network, op.coords, finer, run.engine.inside)
     pi, _ = stationary_density(fine, 1.0 / rep.relaxation_time)
     tally = Tally(16.0)
     mean = pi @ fine.readout
@@ -230,13 +232,16 @@ def kernels_vs_series(run: GridRun) -> ClaimResult:
         second = engine.kernel([t - s1, s1 - s2]).value  # (G, G, p, m, m)
         quad.append(numpy.einsum("ij,ijqab,ija,ijb->q", weight, second, u(s1.ravel()).reshape(s1.shape + (-1,)),
                                  u(s2.ravel()).reshape(s2.shape + (-1,))))
+        if engine.inside is not None:  # the contact kernel: two inputs at one time (theory.md 7.1)
+            contact = engine.kernel([t - s], composition=[2]).value  # (G, p, m, m)
+            quad[-1] = quad[-1] + numpy.einsum("g,gqab,ga,gb->q", ws, contact, U, U)
     for n, values in enumerate(quad, start=1):
         scale = max(float(numpy.abs(terms[n]).max()), 1e-12)
         for q in range(len(values)):
             tally.compare(float(values[q]), float(terms[n][q]), scale, f"term {n} of f{q + 1}")
     result = tally.result("kernels_vs_series", SERIES_DIGITS,
                           f"Gauss-Legendre simplex integrals of the kernels (32 nodes; 24 x 24 collapsed for order "
-                          f"2) vs the series terms of the Magnus integration at t = {t:g}")
+                          f"2{'; with the contact kernel R^(2) at one time' if engine.inside is not None else ''}) vs the series terms of the Magnus integration at t = {t:g}")
     return replace(result, independent=False)
 
 

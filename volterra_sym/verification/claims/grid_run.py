@@ -90,6 +90,22 @@ class GridRun:
             (q, k): generator_words(self.model, q, k, degree, budget=20.0)
             for q in range(self.model.n_outputs) for k in range(self.model.n_inputs)})
 
+    def input_slopes(self, nodes: numpy.ndarray) -> numpy.ndarray | None:
+        """c_{1,i}(h) = a'((W h + b)_i) at ``nodes`` (n, M) for an input inside a nonlinear activation (SymPy,
+        theory.md 7.1), ``None`` for an additive input."""
+        if self.engine.inside is None:
+            return None
+        import sympy
+
+        from ..oracles.gaussian_path import parameter_substitution
+
+        subs = parameter_substitution(self.model, self.values)
+        rows = list(nodes)
+        with numpy.errstate(all="ignore"):
+            return numpy.stack([numpy.broadcast_to(numpy.asarray(
+                sympy.lambdify(self.model.hidden, sympy.sympify(c).subs(subs), modules="numpy")(*rows),
+                dtype=numpy.float64), nodes.shape[1:]) for c in self.model.input_coefficients(1)])
+
     def forward(self) -> ForwardOracle:
         """The forward Fokker-Planck solutions (solved once per run)."""
         return self.memo(("forward",), lambda: forward_oracle(self.engine.network))

@@ -125,11 +125,16 @@ class ChebyshevDensity:
             self._expm[tau] = scipy.linalg.expm(self.L * tau)
         return self._expm[tau] @ v
 
-    def kernel(self, readout: numpy.ndarray, lags: Sequence[float], indices: Sequence[int]) -> numpy.ndarray:
-        """R^(n) for the input indices k_1..k_n at lags tau_1..tau_n; ``readout`` is f at the nodes (M, p)."""
+    def kernel(self, readout: numpy.ndarray, lags: Sequence[float], indices: Sequence[int],
+               slopes: numpy.ndarray | None = None) -> numpy.ndarray:
+        """R^(n) for the input indices k_1..k_n at lags tau_1..tau_n; ``readout`` is f at the nodes (M, p).
+        ``slopes`` (n, M): the input enters the activation, its operator is (slopes_i C_ik) d_i (theory.md 7.1)."""
         v = self.rho
         for tau, k in reversed(list(zip(lags, indices))):
-            v = -sum(self.C[d, k] * (self.D[d] @ v) for d in range(len(self.D)))
+            if slopes is None:
+                v = -sum(self.C[d, k] * (self.D[d] @ v) for d in range(len(self.D)))
+            else:
+                v = -sum(self.D[d] @ (self.C[d, k] * slopes[d] * v) for d in range(len(self.D)))
             v = self.propagate(v, float(tau))
         return (self.weights * v) @ readout
 
