@@ -23,7 +23,6 @@ from volterra_sym.classes.grid.kernels import kernel_values
 from volterra_sym.classes.grid.operator import assemble, density_moments, stationary_density
 from volterra_sym.classes.registry import engine_for
 from volterra_sym.cli.main import main
-from volterra_sym.errors import DerivationError
 from volterra_sym.model import build_model
 from volterra_sym.simulate import simulate
 from volterra_sym.spec import load_spec
