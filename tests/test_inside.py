@@ -73,6 +73,7 @@ def test_scalar_series_terms_match_an_independent_forward_solver(scalar):
     assert np.abs(additive.series(u, T, 1.0, order=3).terms[1:] - terms[1:]).max() > 1e-2
 
 
+@pytest.mark.slow  # ~15 s
 def test_series_terms_are_the_taylor_coefficients_of_the_engines_driven_mean(scalar):
     """Self-consistency of the expansion: contact terms included, the series is the Taylor series."""
     u = _u(1)
@@ -101,6 +102,7 @@ def test_series_equals_the_simplex_integrals_of_the_kernels(scalar):
     assert abs(first - terms[1, 0]) < 1e-10
 
 
+@pytest.mark.slow  # ~15 s
 def test_driven_mean_agrees_with_monte_carlo(scalar):
     u = _u(1)
     sim = simulate(scalar.model, u, t=T, eps=0.8, paths=40_000, seed=11, record_every=10**7)
