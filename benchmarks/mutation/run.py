@@ -5,8 +5,8 @@ is applied alone to a temporary copy of the tree (the tracked and untracked-but-
 this checkout, so uncommitted work is included). Then, in that copy:
 
 1. a template mutation regenerates the generated modules it feeds (``regenerate`` of its area: the OU
-   modules and the golden toy module, or the gradient-class modules), so that a stale stamp cannot be
-   what kills it;
+   modules and the golden toy module, or every committed module of the spectral family), so that a
+   stale stamp cannot be what kills it;
 2. the area's fast test selection runs (``pytest -x -m "not slow"``);
 3. if every test passed, ``verify`` runs on the area's shipped specs (``--samples 1``; gradient specs
    with ``--mc-paths 0`` unless the area is the simulator's; an entry may instead give its own options,
@@ -73,8 +73,11 @@ def _first_failure(output: str) -> str:
 
 def _regenerate(kind: str, copy: Path) -> tuple[bool, str]:
     specs = sorted(p for p in (copy / "derivations").glob("*.toml") if p.name.count(".") == 1)
-    if kind == "nonlinear":
-        specs = [copy / "derivations" / "nonlinear" / f"{n}.toml" for n in ("tanh1_scalar", "tanh2_reversible")]
+    if kind == "nonlinear":  # every committed module of the spectral family (a stale stamp must not kill)
+        specs = sorted(p.with_suffix(".toml") for p in (copy / "derivations" / "nonlinear").glob("*.py")
+                       if '"template": "spectral_module.py.j2"' in p.read_text(encoding="utf-8")[:1000])
+    if not specs:  # a runner bug, not a kill
+        raise RuntimeError(f"no committed module to regenerate for {kind!r}")
     for spec in specs:
         rc, out = _run(["-m", "volterra_sym", "generate", str(spec.relative_to(copy))], copy, VERIFY_TIMEOUT)
         if rc != 0:
