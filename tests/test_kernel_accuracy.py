@@ -16,6 +16,9 @@ Drift classes, n = 2..6: random; non-normal (strong upper triangle, up to 50x th
 nearly defective (a Jordan block plus a 1e-8 perturbation); stiff (real spectrum from -1e6 to
 -1e-6, eigenvalue ratio 1e12, non-orthogonal eigenvectors, exact rational entries); nearly unstable
 (largest real part -1e-6).
+
+Default run: 6 hypothesis draws over (class, n = 2..6, seed) and every class at n = 5 (11 networks);
+``-m slow``: every class at every n = 2..6 (25 networks, fixed seeds) and 150 hypothesis draws.
 """
 
 from __future__ import annotations
@@ -141,6 +144,14 @@ def test_kernels_agree_with_30_digit_expm(kind, n, seed):
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_class_at_five_units(kind):
     check(kind, 5, 7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", range(2, 7))
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_class_at_every_size(kind, n):
+    """Every class at every size 2..6 (the hypothesis draws below cover them at random)."""
+    check(kind, n, 11 * n)
 
 
 @pytest.mark.slow

@@ -169,10 +169,10 @@ def run_series(args: argparse.Namespace) -> int:
 
     engine = engine_from(args, order=args.order)
     u = input_from(args, engine.model.spec, engine.values)
-    result = engine.series(u, args.t, args.eps, order=args.order)
     exact = None
-    if args.json and engine.has_driven_mean:
+    if args.json and engine.has_driven_mean:  # first: its budgets refuse before the series is computed
         exact = engine.driven_mean(u, [0.0, args.t], args.eps)
+    result = engine.series(u, args.t, args.eps, order=args.order)
     if args.json:
         data = {"engine": engine.name, "input_placement": engine.model.input_placement, "t": args.t, "eps": args.eps,
                 "order": len(result.terms) - 1,

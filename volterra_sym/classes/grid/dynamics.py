@@ -120,10 +120,12 @@ def _uniform(times: numpy.ndarray) -> float:
 
 
 def integrate(step: Callable, y0: numpy.ndarray, record: Callable, u: Callable, coupling: float,
-              times: numpy.typing.ArrayLike, tol: float, h0: float) -> tuple[numpy.ndarray, int, float]:
+              times: numpy.typing.ArrayLike, tol: float, h0: float,
+              screen: Callable | None = None) -> tuple[numpy.ndarray, int, float]:
     """Records of the Magnus integration at a uniform grid of ``times`` from 0; the input enters as
     ``coupling * u``, and ``step(y, h, (a, b), u1, u2)`` applies exp(h (a A(t1) + b A(t2))) for the input
-    values u1, u2 at the Gauss points. Returns (records, steps of the last run, last change)."""
+    values u1, u2 at the Gauss points. ``screen(records)``, if given, sees the first (coarsest) run and
+    may raise to stop before the refinement. Returns (records, steps of the last run, last change)."""
     times = numpy.asarray(times, dtype=numpy.float64)
     first = record(y0)
     if len(times) < 2 or times[-1] == 0:
@@ -149,7 +151,12 @@ def integrate(step: Callable, y0: numpy.ndarray, record: Callable, u: Callable, 
         return out
 
     sub = max(1, math.ceil(delta / h0))
+    if 2 * sub * intervals > MAX_STEPS:  # no room to double: refuse before the first run
+        raise InputError(f"the time integration needs at least {2 * sub * intervals} steps (limit {MAX_STEPS}) "
+                         f"over t = {float(times[-1]):g}: use a shorter horizon", field="t")
     previous, extrapolated = run(sub), None
+    if screen is not None:
+        screen(previous)
     while True:
         if 2 * sub * intervals > MAX_STEPS:
             raise DerivationError(f"the time integration did not converge to {tol:g} within {sub * intervals} steps; "
@@ -194,12 +201,14 @@ def series_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times: nump
 
 
 def driven_mean_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times: numpy.typing.ArrayLike,
-                        eps: complex, *, tol: float, h0: float) -> tuple[numpy.ndarray, int, float, numpy.ndarray]:
+                        eps: complex, *, tol: float, h0: float, screen_wall: Callable[[float], None] | None = None
+                        ) -> tuple[numpy.ndarray, int, float, numpy.ndarray]:
     """E f(h_t) of the driven network (all orders) at every time of a uniform grid from 0, shape (T, p)
     (complex for a complex ``eps``),
     the steps, the last change, and the largest (probability, readout-weighted probability) of the driven
     density on the walls of the box over the recorded times: the input may push the density out of the
-    box that holds the stationary one (the kernels and series terms do not move; this does)."""
+    box that holds the stationary one (the kernels and series terms do not move; this does).
+    ``screen_wall(probability)`` sees the coarsest run's largest probability on the walls first."""
     from .operator import wall_nodes
 
     times = numpy.asarray(times, dtype=numpy.float64)
@@ -212,13 +221,14 @@ def driven_mean_on_grid(op: GridOperator, pi: numpy.ndarray, u: Callable, times:
         mass = numpy.abs(y[edge] * op.weight[edge])
         return numpy.concatenate([y @ op.readout, [mass.sum(), float((mass @ f_edge).max(initial=0.0))]])
 
+    screen = None if screen_wall is None else (lambda records: screen_wall(float(numpy.real(records[:, p]).max())))
     complex_eps = numpy.iscomplexobj(eps)
     y0 = pi.astype(complex) if complex_eps else pi.copy()
     if op.inside:
         records, steps, change = integrate(lambda y, *args: _inside_driven_step(op, eps, y, *args), y0, record, u,
-                                           1.0, times, tol, h0)
+                                           1.0, times, tol, h0, screen)
     else:
         coupling = complex(eps) if complex_eps else float(eps)
         records, steps, change = integrate(lambda y, *args: _driven_step(op, y, *args), y0, record, u, coupling,
-                                           times, tol, h0)
+                                           times, tol, h0, screen)
     return records[:, :p], steps, change, numpy.real(records[:, p:]).max(axis=0)

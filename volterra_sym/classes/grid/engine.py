@@ -10,8 +10,10 @@ from collections.abc import Sequence
 import numpy
 
 from ...errors import DerivationError, InputError, SpecError
+from ...inputs import check_input_rate
 from ...model import SymbolicModel, numeric_matrix
 from ...network import NumericSRNN, numeric_srnn
+from ...simulate import MAX_EPS
 from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_composition, check_lags, zero_kernel
 from .box import noise_factor
 
@@ -24,6 +26,14 @@ DEFAULT_SERIES_TOL = {1: 1e-10, 2: 1e-10, 3: 1e-8}
 #: the driven mean is refused when the input pushes more probability than this onto the box's walls (below it,
 #: the readout-weighted probability on the walls is added to its error estimate)
 DRIVEN_WALL = 1e-4
+#: the coarsest time integration already refuses at this multiple of DRIVEN_WALL (a margin for its error)
+WALL_SCREEN = 30.0
+#: longest horizon of series and driven mean: the integrator's first run takes steps of at most 0.25 and must
+#: leave room for one doubling within dynamics.MAX_STEPS
+MAX_HORIZON = 2048.0
+#: matrix-vector products a driven-mean run may take (Taylor actions of norm t (||H|| + |eps| max|u| ||B||),
+#: ~5.6 products per unit of norm): beyond it the answer would take many minutes, or forever
+MAX_DRIVEN_PRODUCTS = 1e6
 
 
 class GridEngine(Engine):
@@ -126,17 +136,36 @@ class GridEngine(Engine):
         return total
 
     @staticmethod
-    def _check_time(t: float, eps: complex) -> None:
+    def _check_time(t: float, eps: complex, u: InputSignal) -> None:
+        """Refuse, before the grid is built, what the time integration cannot afford."""
         if not numpy.isfinite(t) or t < 0:
             raise InputError(f"time {t!r} must be finite and >= 0", field="t")
-        if not numpy.isfinite(eps):
-            raise InputError(f"eps {eps!r} must be finite", field="eps")
+        if not numpy.isfinite(eps) or abs(eps) > MAX_EPS:
+            raise InputError(f"eps {eps!r} must be finite, |eps| <= {MAX_EPS:g}", field="eps")
+        if t > MAX_HORIZON:
+            raise InputError(f"t = {t:g} is beyond the grid engine's horizon {MAX_HORIZON:g} (its time integrator "
+                             "takes steps of at most 0.25); simulate the network, or use the mc engine", field="t")
+        check_input_rate(u, t)
+
+    def _check_drive(self, u: InputSignal, t: float, eps: float) -> None:
+        """Refuse an amplitude x horizon whose driven-mean integration would take more than
+        :data:`MAX_DRIVEN_PRODUCTS` matrix-vector products."""
+        op = self.representation.op
+        if t <= 0:
+            return
+        sample = numpy.asarray(u(numpy.linspace(0.0, t, 257)), dtype=numpy.float64)
+        top = float(numpy.abs(sample).max(initial=0.0))
+        products = 5.6 * t * (op.norm_T + abs(eps) * top * sum(op.input_norms))
+        if not products <= MAX_DRIVEN_PRODUCTS:
+            raise InputError(f"the driven mean at eps = {eps:g} over t = {t:g} needs ~{products:.2g} matrix-vector "
+                             f"products on the grid (budget {MAX_DRIVEN_PRODUCTS:.0e}): lower eps or t, or simulate "
+                             "the network", field="eps")
 
     def series(self, u: InputSignal, t: float, eps: float, *, order: int | None = None,
                tol: float | None = None) -> SeriesResult:
         from .dynamics import series_on_grid
 
-        self._check_time(float(t), float(eps))
+        self._check_time(float(t), float(eps), u)
         order = self.check_order(order)
         rep = self.representation
         terms, steps, change = series_on_grid(rep.op, rep.pi, u, numpy.array([0.0, float(t)]), order=order,
@@ -149,6 +178,8 @@ class GridEngine(Engine):
         from .dynamics import series_on_grid
 
         order = self.check_order(order)
+        times = numpy.asarray(times, dtype=numpy.float64)
+        self._check_time(float(times[-1]) if times.size else 0.0, 1.0, u)
         rep = self.representation
         terms, _, _ = series_on_grid(rep.op, rep.pi, u, times, order=order, tol=self._tol(tol), h0=self._h0())
         return terms
@@ -159,17 +190,24 @@ class GridEngine(Engine):
         analytic continuation (complex values), whose Cauchy integral over a circle gives the series terms."""
         from .dynamics import driven_mean_on_grid
 
-        rep = self.representation
         times = numpy.asarray(times, dtype=numpy.float64)
         eps = complex(eps) if numpy.iscomplexobj(eps) else float(eps)
-        self._check_time(float(times[-1]) if times.size else 0.0, eps)
-        values, _, change, (wall, readout_wall) = driven_mean_on_grid(rep.op, rep.pi, u, times, eps,
-                                                                      tol=self._tol(tol), h0=self._h0())
-        if wall > DRIVEN_WALL:
-            raise DerivationError(f"the input drives the density to the walls of the grid's box (probability "
-                                  f"{wall:.1e} on the walls by t = {float(times[-1]):g}, eps = {eps:g}): the "
-                                  "grid engine's all-order driven mean does not hold at this amplitude (its kernels "
-                                  "and series terms do); lower eps or the horizon, or simulate the network")
         horizon = float(times[-1]) if times.size else 0.0
+        self._check_time(horizon, eps, u)
+        self._check_drive(u, horizon, eps)
+        rep = self.representation
+
+        def refuse(wall: float, limit: float = DRIVEN_WALL) -> None:
+            if wall > limit:
+                raise DerivationError(f"the input drives the density to the walls of the grid's box (probability "
+                                      f"{wall:.1e} on the walls by t = {horizon:g}, eps = {eps:g}): the "
+                                      "grid engine's all-order driven mean does not hold at this amplitude (its "
+                                      "kernels and series terms do); lower eps or the horizon, or simulate the network")
+
+        # the coarsest run already shows a density far onto the walls: refuse before refining
+        values, _, change, (wall, readout_wall) = driven_mean_on_grid(
+            rep.op, rep.pi, u, times, eps, tol=self._tol(tol), h0=self._h0(),
+            screen_wall=lambda wall: refuse(wall, WALL_SCREEN * DRIVEN_WALL))
+        refuse(wall)
         grid = self._grid_error(u, horizon, eps, max(self.order, 3))
         return Estimate(values, self.name, error=change + grid + readout_wall)

@@ -25,8 +25,8 @@ import sympy
 from ...errors import DerivationError, InputError
 from ...model import SymbolicModel, numeric_matrix
 from ...network import NumericSRNN, numeric_srnn, sqrtm_psd
-from ...simulate import MAX_PATH_STEPS, MAX_PATHS
-from ...stepping import BLOCK, MAX_STEPS, Stepper, coupled_burn_in, start_law
+from ...simulate import MAX_DT_RATE, MAX_EPS, MAX_PATH_STEPS, MAX_PATHS
+from ...stepping import BLOCK, BURN_IN_MIN_RELAXATIONS, MAX_STEPS, Stepper, coupled_burn_in, start_law
 from ..engine import Engine, Estimate, InputSignal, SeriesResult, check_composition, check_lags
 from ..linearized import LinearizedEngine
 from .chains import Chains, run_paths
@@ -199,7 +199,27 @@ class MonteCarloEngine(Engine):
             cache[dt] = LinearChain(net, self.scheme, dt, lin.readout, lin.hidden)
         return cache[dt]
 
+    def check_step(self, dt: float, field: str = "dt") -> None:
+        """Refuse at once, before any burn-in pilot, a step the scheme cannot take or the window and burn-in
+        cannot afford (the pilot itself would run up to its cap first)."""
+        net = self.net
+        if self.scheme != "exact" and dt * net.fastest_rate > MAX_DT_RATE:
+            raise InputError(f"time step {dt:g} x fastest rate {net.fastest_rate:.3g} = {dt * net.fastest_rate:.3g} "
+                             f"exceeds {MAX_DT_RATE:g}: the {self.scheme} scheme is inaccurate or unstable there; use a "
+                             "smaller dt", field="dt")
+        floor = DEFAULT_WINDOW_RELAXATIONS if self.window_option is None else 0.0
+        if not self.model.affine and self.burn_in_option is None:
+            floor = max(floor, BURN_IN_MIN_RELAXATIONS)
+        needed = floor * net.relaxation_time / dt
+        if self.window_option is not None:
+            needed = max(needed, self.window_option / dt)
+        if not needed <= MAX_STEPS:
+            how = "a larger dt" if field == "dt" else "a longer t (the step is at most t)"
+            raise InputError(f"the window and burn-in need {needed:.3g} steps of {dt:g} (limit {MAX_STEPS}); use {how}",
+                             field=field)
+
     def chains(self, dt: float) -> Chains:
+        self.check_step(dt)
         burn = math.ceil(self.burn_in / dt - 1e-9) if self.burn_in > 0 else 0
         if burn > MAX_STEPS:
             raise InputError(f"a burn-in of {self.burn_in:g} needs {burn} steps of {dt:g} (limit {MAX_STEPS})",
@@ -291,14 +311,15 @@ class MonteCarloEngine(Engine):
         if 0 in shape:
             empty = numpy.zeros(shape + (p,) + (m,) * degree)
             return Estimate(empty, self.name, stderr=empty.copy())
-        chains = self.chains(self.dt)
-        window = max(1, round(self.window / self.dt))
+        self.check_step(self.dt)
         plan = kernel_plan(arrays, self.dt, 1.0 if self.inside else _OFFSET[self.scheme])
-        node_values = len(plan.nodes) * p * m**degree
-        steps = window + plan.depth
         if plan.depth > MAX_STEPS:
             raise InputError(f"the longest lag needs {plan.depth} steps of {self.dt:g} (limit {MAX_STEPS})",
                              field="lags")
+        chains = self.chains(self.dt)
+        window = max(1, round(self.window / self.dt))
+        node_values = len(plan.nodes) * p * m**degree
+        steps = window + plan.depth
         if self.paths * steps * node_values > MAX_NODE_WORK:
             raise InputError(f"{self.paths} paths x {steps} steps x {node_values} kernel nodes exceeds the budget "
                              f"{MAX_NODE_WORK:.0e}: ask fewer lags or fewer paths", field="lags")
@@ -339,19 +360,21 @@ class MonteCarloEngine(Engine):
         order = self.check_order(order)
         t = _number(t, "t", positive=False, allow_none=False)
         eps = float(eps)
-        if not math.isfinite(eps):
-            raise InputError(f"eps {eps!r} must be finite", field="eps")
+        if not math.isfinite(eps) or abs(eps) > MAX_EPS:
+            raise InputError(f"eps {eps!r} must be finite, |eps| <= {MAX_EPS:g}", field="eps")
         p = self.model.n_outputs
+        steps = max(1, math.ceil(t / self.dt - 1e-9))
+        if steps > MAX_STEPS:
+            raise InputError(f"t / dt = {steps} steps exceeds the limit {MAX_STEPS}; use a larger dt", field="dt")
+        dt = t / steps
+        if t > 0 and order > 0:
+            self.check_step(dt, "dt" if self.dt_option is not None else "t")
         mean = self.stationary_mean()
         terms = numpy.zeros((order + 1, p))
         stderr = numpy.zeros((order + 1, p))
         terms[0], stderr[0] = mean.value, mean.stderr
         if t == 0 or order == 0:
             return SeriesResult(t, eps, terms, 0, float(stderr.max()), self.name, stderr, info=dict(mean.info))
-        steps = max(1, math.ceil(t / self.dt - 1e-9))
-        if steps > MAX_STEPS:
-            raise InputError(f"t / dt = {steps} steps exceeds the limit {MAX_STEPS}; use a larger dt", field="dt")
-        dt = t / steps
         chains = self.chains(dt)
         windows = max(1, round(self.window / t))
         weights = chains.weights()
@@ -412,8 +435,8 @@ class MonteCarloEngine(Engine):
                 or numpy.any(numpy.diff(times) < 0):
             raise InputError("times must be finite, increasing and >= 0", field="times")
         eps = float(eps)
-        if not math.isfinite(eps):
-            raise InputError(f"eps {eps!r} must be finite", field="eps")
+        if not math.isfinite(eps) or abs(eps) > MAX_EPS:
+            raise InputError(f"eps {eps!r} must be finite, |eps| <= {MAX_EPS:g}", field="eps")
         horizon = float(times[-1])
         steps = max(3, math.ceil(horizon / self.dt - 1e-9))
         if steps > MAX_STEPS:
