@@ -69,7 +69,7 @@ _PROBES = (1 << 14, (1 << 14) + 4099)  # two grids, so that no input aliases to 
 
 def input_rate(u: InputSignal, t: float) -> float:
     """An estimate of the fastest rate of the input on [0, t] (radians per unit time):
-    sqrt(max |u''| / max |u|) from second differences on two fine grids; ``inf`` when the input is not
+    ``sqrt(max |u''| / max |u|)`` from second differences on two fine grids; ``inf`` when the input is not
     resolved even there (it varies faster than the probe grids can see).
 
     >>> u = input_signal(["sin(50*t)"])

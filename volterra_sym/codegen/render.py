@@ -47,7 +47,7 @@ def _template_dir() -> Path | importlib.resources.abc.Traversable:
 SPECTRAL_TEMPLATES = ("spectral_module.py.j2", "_spectral_runtime.py.j2")
 GRID_TEMPLATES = ("grid_module.py.j2", "_grid_runtime.py.j2")
 #: templates every family uses
-SHARED_TEMPLATES = ("_stamp.py.j2",)
+SHARED_TEMPLATES = ("_stamp.py.j2", "_contact.py.j2")
 
 
 @functools.cache
