@@ -60,7 +60,10 @@ def _mark_coincident(panels: list[list]) -> None:
 
     A curve equal to the same earlier one in every panel is drawn as markers only, labelled
     "coincides with ...". A curve equal to an earlier one in some panels only keeps a line, dotted
-    finely, so that the earlier curve shows through it. Call it once everything is plotted."""
+    finely, so that the earlier curve shows through it. A panel may end early (a curve drawn only in
+    some panels comes last, e.g. an exact driven mean refused at one amplitude). Call it once
+    everything is plotted."""
+    panels = [list(lines) + [None] * (max(map(len, panels)) - len(lines)) for lines in panels]
     repeats = 0
     for j in range(len(panels[0])):
         present = [lines for lines in panels if lines[j] is not None]
@@ -202,7 +205,12 @@ def _mean_output(report: ResponseReport, Figure):
             res.set(ylabel="minus exact" if _exact_here(M, e, q) else "minus Monte Carlo")
             if q == p - 1:
                 res.set(xlabel="$t$")
-        _legend_outside(axes[2 * q, E - 1])
+        # one legend for the row, beside its last panel, with every curve any panel of the row draws
+        entries: dict[str, object] = {}
+        for e in range(E):
+            for handle, label in zip(*axes[2 * q, e].get_legend_handles_labels()):
+                entries.setdefault(label, handle)
+        _legend_outside(axes[2 * q, E - 1], handles=list(entries.values()), labels=list(entries))
     return fig
 
 
