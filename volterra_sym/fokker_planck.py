@@ -11,6 +11,16 @@ exactly). The kernels are the forward (Schroedinger-free) form of the response,
 
 and the series terms come from the forced hierarchy d rho^(n)/dt = L0* rho^(n) + u(t) . L1* rho^(n-1).
 
+Input inside the activation (theory.md 7; ``inside`` given): the drift is -Gamma h + a(W h + b + eps C u),
+its perturbation a(z + eps C u) - a(z) = sum_j eps^j/j! a^(j)(z) o (C u)^j (z = W h + b, per unit), so
+
+    L_j*(t) rho = -div(d_j rho),   d_{j,i} = a^(j)(z_i) (C u(t))_i^j / j!,
+    d rho^(n)/dt = L0* rho^(n) + sum_{j=1..n} L_j*(t) rho^(n-j),
+
+the driven density takes the whole perturbation, and a kernel's operator at a time where the inputs
+k_1..k_j act together is -div(a^(j)(z)/j! o C_{k_1} o ... o C_{k_j} rho) (j = 1: the order-1 operator
+-div(a'(z) o C_k rho); j >= 2: a contact kernel).
+
 The stationary density starts from exp(-2U/s^2) with U(h) = -int_0^1 F(r h) . h dr, the potential
 rebuilt from the drift by radial Gauss-Legendre quadrature (exact for a gradient drift with isotropic
 noise), and is relaxed by the solver itself (``relax``) when one unit of time still changes it, so a
@@ -27,10 +37,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy
 
-__all__ = ["ForwardFokkerPlanck", "fitted_solver", "DEFAULT_STEP", "EDGE", "NODES_PER_STD"]
+__all__ = ["ForwardFokkerPlanck", "InsideActivation", "fitted_solver", "DEFAULT_STEP", "EDGE", "NODES_PER_STD"]
 
 #: time step of the Runge-Kutta method (shortened per lag so that every lag is a whole number of steps)
 DEFAULT_STEP = 2.0**-9
@@ -39,6 +50,16 @@ EDGE = 1e-20
 #: grid nodes per standard deviation of the density's narrowest axis
 NODES_PER_STD = 4.0
 MIN_NODES, MAX_NODES = {1: 128, 2: 48}, {1: 512, 2: 160}
+
+
+@dataclass(frozen=True)
+class InsideActivation:
+    """An input inside the activation: z = W h + b and ``derivatives`` = (a, a', a'', ...) as NumPy
+    functions (the j-th entry is a^(j); its length - 1 is the highest input order the solver takes)."""
+
+    W: numpy.ndarray
+    b: numpy.ndarray
+    derivatives: tuple[Callable[[numpy.ndarray], numpy.ndarray], ...]
 
 
 class ForwardFokkerPlanck:
@@ -61,11 +82,15 @@ class ForwardFokkerPlanck:
     step : float or None
         Largest Runge-Kutta step; None picks one inside RK4's stability region for the grid's largest
         advection and diffusion rates.
+    inside : InsideActivation, optional
+        The input enters the activation (module docstring); default: the additive input eps C u.
     """
 
     def __init__(self, drift: Callable[[numpy.ndarray], numpy.ndarray], Sigma: numpy.ndarray, C: numpy.ndarray,
                  readout: Sequence[Callable[..., numpy.ndarray]], *, half_width: float, nodes: int,
-                 centre: Sequence[float] | None = None, step: float | None = DEFAULT_STEP):
+                 centre: Sequence[float] | None = None, step: float | None = DEFAULT_STEP,
+                 inside: InsideActivation | None = None):
+        self.inside = inside
         self.Sigma = numpy.asarray(Sigma, dtype=float)
         self.C = numpy.asarray(C, dtype=float)
         n = self.n = self.Sigma.shape[0]
@@ -101,6 +126,15 @@ class ForwardFokkerPlanck:
             self.f = numpy.stack([numpy.broadcast_to(numpy.asarray(g(*self.grid), dtype=float), self.grid[0].shape)
                                   for g in readout])
         self.rho = self._potential_guess(drift, H)
+        self._slopes: list[numpy.ndarray] = []  # a^(j)(z)/j! on the grid, j = 1.. (input inside)
+        if inside is not None:
+            W, b = numpy.asarray(inside.W, dtype=float), numpy.asarray(inside.b, dtype=float)
+            with numpy.errstate(all="ignore"):
+                self._z = numpy.tensordot(W, H, axes=1) + b.reshape((n,) + (1,) * n)
+                self._slopes = [numpy.broadcast_to(numpy.asarray(a(self._z), dtype=float), self._z.shape)
+                                / math.factorial(j) for j, a in enumerate(inside.derivatives) if j >= 1]
+            if not all(numpy.all(numpy.isfinite(c)) for c in self._slopes):
+                raise ValueError("derivatives of the activation are not finite on the grid")
         self.relaxation = 0.0
         if step is None:  # inside RK4's stability region for the largest advection and diffusion rates
             advection = sum(float(numpy.abs(self.F[a]).max()) * math.pi / self.dx for a in range(n))
@@ -132,10 +166,30 @@ class ForwardFokkerPlanck:
             total -= 1j * self._k1[a] * self._fft(self.F[a] * V)
         return self._ifft(total)
 
-    def input_adjoint(self, V: numpy.ndarray, k: int) -> numpy.ndarray:
-        """L1^{k*} V = -C_k . grad V."""
-        symbol = sum(self.C[a, k] * self._k1[a] for a in range(self.n))
-        return self._ifft(-1j * symbol * self._fft(V))
+    def input_adjoint(self, V: numpy.ndarray, k: int | tuple[int, ...]) -> numpy.ndarray:
+        """L1^{k*} V = -C_k . grad V (additive input), or -div(a'(z) o C_k V) (input inside the activation).
+
+        A tuple k = (k_1..k_j) is the operator of j inputs acting at one time (a contact kernel):
+        -div(a^(j)(z)/j! o C_{k_1} o ... o C_{k_j} V) inside the activation, zero for an additive input.
+        """
+        ks = (k,) if isinstance(k, (int, numpy.integer)) else tuple(k)
+        if self.inside is None:
+            if len(ks) > 1:
+                return numpy.zeros_like(V)
+            symbol = sum(self.C[a, ks[0]] * self._k1[a] for a in range(self.n))
+            return self._ifft(-1j * symbol * self._fft(V))
+        j = len(ks)
+        if j > len(self._slopes):
+            raise ValueError(f"the solver holds activation derivatives up to order {len(self._slopes)}, not {j}")
+        weights = numpy.prod(self.C[:, list(ks)], axis=1)  # (n,): C_{i k_1} ... C_{i k_j}
+        return self.field_adjoint(V, self._slopes[j - 1] * weights.reshape((self.n,) + (1,) * self.n))
+
+    def field_adjoint(self, V: numpy.ndarray, field: numpy.ndarray) -> numpy.ndarray:
+        """-div(field V) for a vector field of shape (n, N, ..., N) and a stack V (..., N, ..., N)."""
+        total = 0
+        for a in range(self.n):
+            total = total - 1j * self._k1[a] * self._fft(field[a] * V)
+        return self._ifft(total)
 
     def mean(self, V: numpy.ndarray) -> numpy.ndarray:
         """int f_q V for a stack of densities: shape V.shape[:-n] + (p,)."""
@@ -181,15 +235,17 @@ class ForwardFokkerPlanck:
         """R^(n)_{f;indices}(lags), shape (p,)."""
         return self.kernels([(tuple(lags), tuple(indices))])[0]
 
-    def kernels(self, requests: Sequence[tuple[Sequence[float], Sequence[int]]]) -> numpy.ndarray:
+    def kernels(self, requests: Sequence[tuple[Sequence[float], Sequence]]) -> numpy.ndarray:
         """R^(n)_{f;k}(lags) for each (lags, indices) request (shape (len(requests), p)).
 
-        Requests sharing a tail (tau_j.., k_j..) share its propagation; each level is one batch.
+        An index is an input k, or a tuple (k_1..k_j) of inputs acting together at that lag (a contact
+        kernel, see :meth:`input_adjoint`). Requests sharing a tail (tau_j.., k_j..) share its
+        propagation; each level is one batch.
         """
         states = {(): self.rho}
         depth = max((len(lags) for lags, _ in requests), default=0)
         for level in range(1, depth + 1):
-            keys = sorted({tuple(zip(lags, idx))[-level:] for lags, idx in requests if len(lags) >= level})
+            keys = sorted({tuple(zip(lags, idx))[-level:] for lags, idx in requests if len(lags) >= level}, key=repr)
             if not keys:
                 continue
             stack = numpy.stack([self.input_adjoint(states[key[1:]], key[0][1]) for key in keys])
@@ -208,12 +264,40 @@ class ForwardFokkerPlanck:
         * the driven density d rho/dt = (L0* + eps u(t) . L1*) rho, E f(h_t) to all orders (shape (p,)).
         """
 
+        if self.inside is not None:
+            return self._forced_inside(u, t, eps, order)
+
         def rhs(s: float, state: numpy.ndarray) -> numpy.ndarray:
             out = self.forward(state)
             for k, uk in enumerate(self._input(u, s)):
                 if uk != 0:
                     out[1:order + 1] += uk * self.input_adjoint(state[:order], k)
                     out[-1] += eps * uk * self.input_adjoint(state[-1], k)
+            return out
+
+        state = numpy.stack([self.rho] + [numpy.zeros_like(self.rho)] * order + [self.rho])
+        final = self._integrate(rhs, state, t)
+        terms = numpy.array([eps**n * self.mean(final[n]) for n in range(order + 1)])
+        return terms, self.mean(final[-1])
+
+    def _forced_inside(self, u: Callable[[float], numpy.ndarray], t: float, eps: float,
+                       order: int) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """:meth:`forced` for an input inside the activation: couplings L_j*(t) of every order j <= n."""
+        if order > len(self._slopes):
+            raise ValueError(f"the solver holds activation derivatives up to order {len(self._slopes)}, not {order}")
+        activation = self.inside.derivatives[0]
+        expand = (self.n,) + (1,) * self.n
+
+        def rhs(s: float, state: numpy.ndarray) -> numpy.ndarray:
+            out = self.forward(state)
+            drive = (self.C @ self._input(u, s)).reshape(expand)  # (C u(s))_i
+            if not numpy.any(drive):
+                return out
+            for j in range(1, order + 1):  # rho^(n) gains L_j* rho^(n - j), n = j..order
+                out[j:order + 1] += self.field_adjoint(state[:order + 1 - j], self._slopes[j - 1] * drive**j)
+            with numpy.errstate(all="ignore"):
+                whole = numpy.asarray(activation(self._z + eps * drive), dtype=float) - activation(self._z)
+            out[-1] += self.field_adjoint(state[-1], whole)
             return out
 
         state = numpy.stack([self.rho] + [numpy.zeros_like(self.rho)] * order + [self.rho])
@@ -251,7 +335,8 @@ class ForwardFokkerPlanck:
 
 
 def fitted_solver(drift: Callable[[numpy.ndarray], numpy.ndarray], Sigma: numpy.ndarray, C: numpy.ndarray,
-                  readout: Sequence[Callable[..., numpy.ndarray]], *, relax_tol: float = 1e-11) -> ForwardFokkerPlanck:
+                  readout: Sequence[Callable[..., numpy.ndarray]], *, relax_tol: float = 1e-11,
+                  inside: InsideActivation | None = None) -> ForwardFokkerPlanck:
     """A solver on a box and grid fitted to the network's density, its stationary density relaxed.
 
     Box: the starting density on a coarse grid, widened until the set where it exceeds :data:`EDGE`
@@ -282,6 +367,6 @@ def fitted_solver(drift: Callable[[numpy.ndarray], numpy.ndarray], Sigma: numpy.
     stds = [math.sqrt(float((weights * (g - (weights * g).sum()) ** 2).sum())) for g in coarse.grid]
     nodes = 2 * math.ceil(min(max(2 * half_width * NODES_PER_STD / min(stds), MIN_NODES[n]), MAX_NODES[n]) / 2)
     solver = ForwardFokkerPlanck(drift, Sigma, C, readout, half_width=half_width, nodes=nodes, centre=(lo + hi) / 2,
-                                 step=None)
+                                 step=None, inside=inside)
     solver.relax(tol=relax_tol)
     return solver

@@ -342,10 +342,8 @@ def _check_spectral_agreement(module: ModuleType, spec: DerivationSpec, *, rtol:
     if not numpy.all(error <= 0.6 * gap + 10 * tol * scale):
         raise _fail("series", f"error at dt=0.005 {error.max():.3e} is not O(dt^2)-consistent with the "
                               f"dt=0.01 -> 0.005 change {gap.max():.3e}")
-    # and against another discretisation of another equation: the forward Fokker-Planck equation
-    # (its input operator is the additive one: an input inside the activation is left to tests/test_inside.py)
-    if spec.input_placement != "additive":
-        return
+    # and against another discretisation of another equation: the forward Fokker-Planck equation (for an
+    # input inside the activation with its operators -div(a^(j)(z)/j! o C.. rho), contact kernels included)
     fp = _forward_solver(spec)
     _close(module.stationary_mean(), fp.stationary_mean(), FORWARD_TOL, "forward Fokker-Planck: stationary mean")
     requests = [((0.0,) * n, (0,) * n) for n in range(1, spec.order + 1)]
@@ -355,6 +353,15 @@ def _check_spectral_agreement(module: ModuleType, spec: DerivationSpec, *, rtol:
     for (lags, idx), expected in zip(requests, values):
         actual = module.kernel(len(lags), *lags)[(slice(None),) + idx]
         _close(actual, expected, FORWARD_TOL, f"forward Fokker-Planck: kernel({len(lags)})")
+    if fp.inside is not None:  # one contact kernel per order: every input at one time, then (j = n-1, 1)
+        for n in range(2, spec.order + 1):
+            for composition in ((n,), (n - 1, 1)):
+                lags = tuple(rng.uniform(0.1, 2.0, size=len(composition)))
+                idx = tuple(int(k) for k in rng.integers(0, spec.n_inputs, size=n))
+                groups = (idx,) if len(composition) == 1 else (idx[:-1] if n > 2 else idx[0], idx[-1])
+                expected = fp.kernels([(lags, groups)])[0]
+                actual = module.kernel(n, *lags, composition=composition)[(slice(None),) + idx]
+                _close(actual, expected, FORWARD_TOL, f"forward Fokker-Planck: contact kernel {list(composition)}")
     expected = fp.series_terms(lambda s: u(numpy.array([s]))[0], t_end, 0.8, spec.order)
     _close((4 * results[1] - results[0]) / 3, expected, SERIES_TOL, "forward Fokker-Planck: series (Richardson)")
 
@@ -399,7 +406,7 @@ def _check_grid_agreement(module: ModuleType, spec: DerivationSpec, *, rtol: flo
 
 def _forward_solver(spec: DerivationSpec):
     """The forward Fokker-Planck solver of a nonlinear spec at its defaults (volterra_sym.fokker_planck)."""
-    from ..fokker_planck import fitted_solver
+    from ..fokker_planck import InsideActivation, fitted_solver
     from ..spec import X
 
     subs = {spec.parameters[k]: v for k, v in spec.defaults.items()}
@@ -416,4 +423,9 @@ def _forward_solver(spec: DerivationSpec):
         return -numpy.tensordot(Gamma, H, axes=1) + a(pre)
 
     readout = [sympy.lambdify(spec.hidden, f.subs(subs), modules="numpy") for f in spec.readout]
-    return fitted_solver(drift, sigma @ sigma.T, C, readout)
+    inside = None
+    if spec.input_placement != "additive":
+        a_x = spec.activation_expr.subs(subs)
+        inside = InsideActivation(W, b[:, 0] if b.ndim == 2 else b, tuple(
+            sympy.lambdify(X, sympy.diff(a_x, X, j), modules="numpy") for j in range(max(spec.order, 1) + 1)))
+    return fitted_solver(drift, sigma @ sigma.T, C, readout, inside=inside)

@@ -49,12 +49,19 @@ class InsideInput:
                            self.C, self.dx)
 
 
+def _times_real(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
+    """a @ b for a real b: a complex a by its real and imaginary parts (NumPy's mixed product is ~30x slower)."""
+    if numpy.iscomplexobj(a):
+        return (a.real @ b) + 1j * (a.imag @ b)
+    return a @ b
+
+
 def _field_action(inside: InsideInput, rows: numpy.ndarray, field: numpy.ndarray) -> numpy.ndarray:
     """rows (R, K) times the matrix of sum_i field_i(h) d_i: field (n, G) (real or complex)."""
-    values = rows @ inside.phi.T  # (R, G)
+    values = _times_real(rows, inside.phi.T)  # (R, G)
     out = 0
     for i in range(field.shape[0]):
-        out = out + ((values * field[i]) @ inside.G[i])
+        out = out + _times_real(values * field[i], inside.G[i])
     return out * inside.dx
 
 

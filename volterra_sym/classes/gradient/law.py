@@ -8,7 +8,9 @@ symmetric and W is diagonal (every scalar network qualifies); then
     U(h) = 1/2 h^T Gamma h - sum_i P(W_ii h_i + b_i) / W_ii,     P' = a
     (a term a(b_i) h_i replaces the fraction where W_ii = 0),
 
-the score is grad log rho_inf = 2F/s^2 and the conjugate variables are A_k = -(2/s^2) C_k . F.
+the score is grad log rho_inf = 2F/s^2 and the conjugate variables are A_k = -(2/s^2) C_k . F. For an
+input inside the activation the order-1 input operator is b_k . grad with b_{k,i} = a'((W h + b)_i) C_ik
+(theory.md 7), whose conjugate is A_k = -rho^-1 div(rho b_k) = -div b_k - b_k . (2F/s^2).
 Everything here is SymPy; numbers come from :mod:`volterra_sym.spectral`.
 """
 
@@ -88,7 +90,13 @@ def gradient_law(model: SymbolicModel) -> GradientLaw:
         raise DerivationError("internal: the reconstructed potential does not reproduce the drift")
     s2 = model.Sigma[0, 0]
     score = sympy.ImmutableMatrix(2 * F / s2)
-    conjugates = tuple(sympy.expand(-(model.C[:, k].T * score)[0, 0]) for k in range(model.n_inputs))
+    if model.input_placement == "additive" or model.affine:
+        conjugates = tuple(sympy.expand(-(model.C[:, k].T * score)[0, 0]) for k in range(model.n_inputs))
+    else:  # A_k = -rho^-1 div(rho b_k), b_{k,i} = a'(z_i) C_ik
+        slopes = model.input_coefficients(1)
+        conjugates = tuple(sympy.expand(-sum((sympy.diff(slopes[i] * model.C[i, k], x) + slopes[i] * model.C[i, k] * score[i]
+                                              for i, x in enumerate(h)), sympy.Integer(0)))
+                           for k in range(model.n_inputs))
     divergence = sum((sympy.diff(F[i], h[i]) for i in range(n)), sympy.Integer(0))
     return GradientLaw(model=model, noise_variance=s2, potential=U, log_density=-2 * U / s2, score=score,
                        conjugates=conjugates, divergence=divergence)

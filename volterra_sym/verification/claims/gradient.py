@@ -15,12 +15,17 @@ against a route that does not diagonalise anything (:mod:`volterra_sym.gradient_
                            the generator words integrated against the density (theory.md 5).
 ``fdt_derivative``         R^(1)_{f;k}(tau) = -(2/s^2) d/dtau E[f(h_tau) C_k . h_0] (reversible
                            FDT), the correlation by a Lanczos heat-semigroup action on a Fourier
-                           grid (float64).
+                           grid (float64). Additive input only (skipped inside the activation).
 ``kernels_vs_correlation`` every kernel order at random lags vs the correlation form
-                           < psi_0 A_k, e^{-tau_n H} ... psi_0 f > by the same Lanczos route.
+                           < psi_0 A_k, e^{-tau_n H} ... psi_0 f > by the same Lanczos route (input
+                           inside: C_k . grad -> a'(z) C_k . grad, A_k = -rho^-1 div(rho a'(z) C_k)).
 ``forward_fokker_planck``  <f>, kernels, series terms and the all-order driven mean vs the forward
                            equation d rho/dt = L0* rho on a Fourier grid with RK4 in time, built
                            from the spec parsed again (:mod:`.forward`): independent of the law.
+                           An input inside the activation: its operators -div(a^(j)(z)/j! ..),
+                           contact kernels and contact terms included.
+``series_vs_driven_mean``  the engine's series terms vs the Cauchy coefficients in eps of its own
+                           all-order driven mean (:mod:`.expansion`; self-consistency).
 ``float64_vs_mpmath``      one hidden unit: the engine vs an mpmath Fourier-collocation route with
                            shift-and-invert Lanczos (~23 digits), orders 1..3.
 ``precision_ladder``       one hidden unit: that mpmath route at two grids, Krylov sizes and
@@ -75,6 +80,7 @@ from ..results import (
     skipped_claim,
 )
 
+from .expansion import series_vs_driven_mean
 from .forward import forward_fokker_planck
 from .gradient_run import (DEFAULT_MC_PATHS, LADDER_DIGITS, MC_SIGMAS, QUADRATURE_DIGITS, REFERENCE_DIGITS,
                            REFERENCE_NETWORK, REFERENCE_VALUES, SPECTRAL_DIGITS, TAYLOR_DEGREE, TAYLOR_LAGS, GradientRun,
@@ -191,6 +197,10 @@ def fdt_derivative(run: GradientRun) -> ClaimResult:
     """R^(1)_{f;k}(tau) = -(2/s^2) d/dtau E[f(h_tau) C_k . h_0] (reversible FDT)."""
     if run.order < 1:
         return skipped_claim("fdt_derivative", SPECTRAL_DIGITS, "the spec's order is 0 (no kernels)")
+    if run.model.input_placement != "additive":
+        return skipped_claim("fdt_derivative", SPECTRAL_DIGITS, "the FDT derivative form assumes an additive input (the "
+                             "conjugate of a'(z) C_k . grad is not L0 of an observable); kernels_vs_correlation checks "
+                             "R^(1) with its conjugate -rho^-1 div(rho a'(z) C_k)")
     fc = run.fourier()
     if isinstance(fc, NoOracle):
         return skipped_claim("fdt_derivative", SPECTRAL_DIGITS, str(fc))
@@ -408,6 +418,7 @@ GRADIENT_CLAIMS: Mapping[str, Callable[[GradientRun], ClaimResult]] = MappingPro
     "fdt_derivative": fdt_derivative,
     "kernels_vs_correlation": kernels_vs_correlation,
     "forward_fokker_planck": forward_fokker_planck,
+    "series_vs_driven_mean": series_vs_driven_mean,
     "float64_vs_mpmath": float64_vs_mpmath,
     "precision_ladder": precision_ladder,
     "theory_reference": theory_reference,
@@ -416,7 +427,8 @@ GRADIENT_CLAIMS: Mapping[str, Callable[[GradientRun], ClaimResult]] = MappingPro
 #: self-consistency (``independent=False``): routes built on the engine's own symbolic law (potential,
 #: density, generator words) or its model, which a wrong law or model assembly would share
 SELF_CONSISTENCY = frozenset({"stationary_density", "stationary_mean", "taylor_coefficients", "fdt_derivative",
-                              "kernels_vs_correlation", "float64_vs_mpmath", "precision_ladder"})
+                              "kernels_vs_correlation", "float64_vs_mpmath", "precision_ladder",
+                              "series_vs_driven_mean"})
 
 
 def verify_gradient(

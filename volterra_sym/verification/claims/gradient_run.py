@@ -174,6 +174,16 @@ class GradientRun:
         """The engine's all-order mean output E f(h_t) at (t, eps, u) (the report's exact route)."""
         return self.memo(("engine driven",), lambda: spectral_mean_output(self.sk, self.u.numpy, self.t, self.eps))
 
+    def engine_driven_mean_at(self, eps: complex) -> numpy.ndarray:
+        """The engine's all-order mean output at (t, u) and another eps (complex allowed)."""
+        return self.memo(("engine driven", eps), lambda: spectral_mean_output(self.sk, self.u.numpy, self.t, eps))
+
+    def engine_contact(self, composition: tuple, lags: tuple) -> numpy.ndarray:
+        """The engine's contact kernel R^J(lags) of an input inside the activation (zeros for an additive
+        input), from the spectral representation: shape (p,) + (m,) * sum(composition)."""
+        return self.memo(("engine contact", composition, lags), lambda: numpy.asarray(
+            spectral_kernel_values(self.sk, [numpy.asarray(t) for t in lags], composition), dtype=numpy.float64))
+
     def engine(self, n: int, lags: tuple) -> numpy.ndarray:
         return self.memo(("engine", n, lags), lambda: numpy.asarray(self.kernel(n, *lags, **self.values),
                                                                      dtype=numpy.float64))

@@ -4,6 +4,8 @@ C and readouts), with the box, grid and time step chosen and checked here.
 
 * box, grid and time step: :func:`volterra_sym.fokker_planck.fitted_solver` (the starting density's
   support, nodes per standard deviation, RK4's stability region), the stationary density relaxed;
+* an input inside the activation: the solver's input operators and forced hierarchy take the
+  activation's derivatives a^(j), differentiated here from the parsed a(x) (theory.md 7);
 * convergence: one kernel and the stationary mean on a grid 1.25 times finer and with half the
   time step (:meth:`ForwardRoute.changes`); the route is refined once when they move by more than
   the requested tolerance, else there is no oracle (:class:`NoOracle`).
@@ -40,11 +42,12 @@ class ForwardRoute:
     half_width: float
     nodes: int
     checked: tuple[float, float] | None = None  # (grid change, step change) once measured
+    order: int = 3  # highest input order of the solver (input inside the activation)
 
     def variant(self, *, nodes: int | None = None, step: float | None = None) -> ForwardFokkerPlanck:
         """The same route on another grid (stationary density relaxed there) or with another time step."""
         solver = _solver(self.net, self.values, self.half_width, nodes or self.nodes, self.centre,
-                         step or self.solver.step)
+                         step or self.solver.step, self.order)
         if solver.N == self.solver.N:
             solver.rho = self.solver.rho
         else:
@@ -72,29 +75,30 @@ def _even(x: float) -> int:
     return int(2 * math.ceil(x / 2))
 
 
-def _solver(net: ParsedNetwork, values: Mapping[str, float], half_width: float, nodes: int, centre, step):
+def _solver(net: ParsedNetwork, values: Mapping[str, float], half_width: float, nodes: int, centre, step,
+            order: int = 3):
     m = net.float_matrices(values)
     return ForwardFokkerPlanck(net.float_drift(values), m["Sigma"], m["C"], net.float_readout(values),
-                               half_width=half_width, nodes=nodes, centre=centre, step=step)
+                               half_width=half_width, nodes=nodes, centre=centre, step=step,
+                               inside=net.float_inside(values, order))
 
 
 def solver_for(spec, values: Mapping[str, float] | None = None, *, half_width: float, nodes: int,
-               step: float | None = None) -> ForwardFokkerPlanck:
-    """The solver for the network of ``spec`` on a box and grid of the caller's choice (no relaxation)."""
+               step: float | None = None, order: int = 3) -> ForwardFokkerPlanck:
+    """The solver for the network of ``spec`` on a box and grid of the caller's choice (no relaxation);
+    ``order``: the highest input order it takes for an input inside the activation."""
     net = network_of(spec)
-    return _solver(net, net.values(values), half_width, nodes, None, step)
+    return _solver(net, net.values(values), half_width, nodes, None, step, order)
 
 
-def forward_route(spec, values: Mapping[str, float], *, tol: float = 1e-9) -> ForwardRoute:
+def forward_route(spec, values: Mapping[str, float], *, tol: float = 1e-9, order: int = 3) -> ForwardRoute:
     """The forward route for the network of ``spec`` (a DerivationSpec; only its raw data is read).
 
-    Raises :class:`NoOracle` for more than :data:`MAX_HIDDEN` hidden units, degenerate noise, a
-    density that does not fit a box, or an input inside the activation (the route's input operator
-    is the additive -C_k . grad).
+    For an input inside the activation the solver takes input orders up to ``order`` (series terms
+    and contact kernels). Raises :class:`NoOracle` for more than :data:`MAX_HIDDEN` hidden units,
+    degenerate noise, or a density that does not fit a box.
     """
-    placement = dict(spec.raw.get("model", {})).get("input_placement", "additive")
-    if placement != "additive":
-        raise NoOracle(f"the forward Fokker-Planck route models an additive input (input_placement = {placement!r})")
+    order = max(1, int(order))
     net = network_of(spec)
     n = net.n_hidden
     if n > MAX_HIDDEN:
@@ -105,7 +109,8 @@ def forward_route(spec, values: Mapping[str, float], *, tol: float = 1e-9) -> Fo
     if numpy.linalg.eigvalsh(Sigma)[0] <= 1e-12 * numpy.abs(Sigma).max():
         raise NoOracle("the noise covariance is singular: no smooth density for the Fourier grid")
     try:
-        solver = fitted_solver(net.float_drift(values), Sigma, m["C"], net.float_readout(values), relax_tol=tol / 100)
+        solver = fitted_solver(net.float_drift(values), Sigma, m["C"], net.float_readout(values), relax_tol=tol / 100,
+                               inside=net.float_inside(values, order))
     except ValueError as err:
         raise NoOracle(str(err)) from err
-    return ForwardRoute(net, values, solver, solver.centre, solver.half_width, solver.N)
+    return ForwardRoute(net, values, solver, solver.centre, solver.half_width, solver.N, order=order)

@@ -9,11 +9,13 @@ Schroedinger form. With psi_0 = exp(-(U - U_min)/s^2) (so psi_0^2 ~ rho_inf) and
     P_tau g = psi_0^{-1} e^{-tau H} (psi_0 g),   H = -1/2 s^2 Laplacian + V,   V = |F|^2/(2 s^2) + 1/2 div F,
     psi_0 C_k . grad g = Bt_k (psi_0 g),          Bt_k w = C_k . grad w - w C_k . F / s^2,
 
-so the correlation form of the kernels (theory.md 3c) is a chain of heat-semigroup actions,
+and for an input inside the activation C_k is the vector field b_k(h) = a'(W h + b) o C_k (theory.md 7),
+with the conjugate A_k = -rho^-1 div(rho b_k) of the law. So the correlation form of the kernels
+(theory.md 3c) is a chain of heat-semigroup actions,
 
     R^(n)_{f;k_1..k_n}(tau) = < psi_0 A_{k_n}, e^{-tau_n H} Bt_{k_{n-1}} ... Bt_{k_1} e^{-tau_1 H} (psi_0 f) >,
 
-and the reversible FDT (theory.md 5) reads R^(1)_{f;k}(tau) = -(2/s^2) d/dtau < psi_0 C_k . h, e^{-tau H} psi_0 f >.
+and, for an additive input, the reversible FDT (theory.md 5) reads R^(1)_{f;k}(tau) = -(2/s^2) d/dtau < psi_0 C_k . h, e^{-tau H} psi_0 f >.
 
 * :class:`FourierCorrelation` (float64, any number of hidden units): Fourier collocation of H on a
   box where rho_inf/rho_max < e^{-2 kappa}, derivatives by FFT, psi_0 from the symbolic potential
@@ -169,6 +171,9 @@ class FourierCorrelation:
         psi0 /= numpy.sqrt((psi0**2).sum() * dV)
         self.V, self.psi0 = V, psi0
         self.C = numpy.array(nl.C.evalf(20).tolist(), dtype=numpy.float64)
+        # b_k(h) on the grid (constant C_k for an additive input), shape (m, n) + grid
+        self.fields = numpy.stack([numpy.stack([law_function(nl, b)(*self.grid) for b in field])
+                                   for field in nl.input_fields]) if nl.inside else None
         if not (numpy.all(numpy.isfinite(V)) and numpy.all(numpy.isfinite(self.F))):
             raise NoOracle("drift or potential is not finite on the collocation box")
         self.f = [psi0 * law_function(nl, e)(*self.grid) for e in nl.readout]
@@ -187,9 +192,11 @@ class FourierCorrelation:
         return -0.5 * self.s2 * lap + self.V * w
 
     def input_operator(self, w: numpy.ndarray, k: int) -> numpy.ndarray:
-        """Bt_k w = C_k . grad w - w C_k . F / s^2 (psi_0 C_k . grad g for w = psi_0 g)."""
-        grad = sum(self.C[d, k] * self._d(w, d, [1j * k1 for k1 in self.k1]) for d in range(self.n))
-        drift = sum(self.C[d, k] * self.F[d] for d in range(self.n))
+        """Bt_k w = C_k . grad w - w C_k . F / s^2 (psi_0 C_k . grad g for w = psi_0 g); C_k is the field
+        b_k(h) for an input inside the activation."""
+        c = (lambda d: self.C[d, k]) if self.fields is None else (lambda d: self.fields[k, d])
+        grad = sum(c(d) * self._d(w, d, [1j * k1 for k1 in self.k1]) for d in range(self.n))
+        drift = sum(c(d) * self.F[d] for d in range(self.n))
         return grad - w * drift / self.s2
 
     def _matvec(self, flat: numpy.ndarray) -> numpy.ndarray:
@@ -371,6 +378,8 @@ class MpFourierKrylov:
         self.f = [[p * g(xi) for p, xi in zip(self.psi0, x)] for g in map(mp, nl.readout)]
         self.a = [[p * g(xi) for p, xi in zip(self.psi0, x)] for g in map(mp, nl.conjugates)]
         self.C = [to_mpf(nl.C[0, k]) for k in range(nl.C.shape[1])]
+        # b_k at the nodes for an input inside the activation (a'(w h + b) C_k), else None
+        self.fields = [[g(xi) for xi in x] for g in (mp(field[0]) for field in nl.input_fields)] if nl.inside else None
         self._runs: dict = {}
 
     def solve(self, b: list) -> list:
@@ -421,6 +430,9 @@ class MpFourierKrylov:
         return [mpmath.fdot([run.Q[i][p] for i in range(m)], y) for p in range(self.N)]
 
     def input_operator(self, w: list, k: int) -> list:
+        if self.fields is not None:
+            return [c * (mpmath.fdot(row, w) - wi * fx / self.s2)
+                    for c, row, wi, fx in zip(self.fields[k], self.D1, w, self.Fx)]
         c = self.C[k]
         return [c * (mpmath.fdot(row, w) - wi * fx / self.s2) for row, wi, fx in zip(self.D1, w, self.Fx)]
 

@@ -33,6 +33,9 @@ class NumericLaw:
     readout: tuple[sympy.Expr, ...]
     conjugates: tuple[sympy.Expr, ...]
     C: sympy.ImmutableMatrix
+    #: b_{k,i}(h) of the order-1 input operator b_k . grad: C_ik (additive), a'((W h + b)_i) C_ik (inside)
+    input_fields: tuple[tuple[sympy.Expr, ...], ...] = ()
+    inside: bool = False
 
     @property
     def n(self) -> int:
@@ -51,10 +54,14 @@ def numeric_law(law: GradientLaw, values: Mapping[str, float]) -> NumericLaw:
     def sub(e):
         return sympy.sympify(e).subs(subs)
 
+    C = sympy.ImmutableMatrix(model.C.subs(subs))
+    slopes = [sub(c) for c in model.input_coefficients(1)]
+    fields = tuple(tuple(slopes[i] * C[i, k] for i in range(model.n_hidden)) for k in range(model.n_inputs))
+    inside = model.input_placement != "additive"
     return NumericLaw(law=law, hidden=tuple(model.hidden), s2=sub(law.noise_variance), potential=sub(law.potential),
                       drift=tuple(sub(e) for e in model.drift), divergence=sub(law.divergence),
                       readout=tuple(sub(f) for f in model.readout), conjugates=tuple(sub(a) for a in law.conjugates),
-                      C=sympy.ImmutableMatrix(model.C.subs(subs)))
+                      C=C, input_fields=fields, inside=inside)
 
 
 def law_function(nl: NumericLaw, expr: sympy.Expr):

@@ -13,7 +13,8 @@ the imports).
 * :meth:`ParsedNetwork.mp_matrices`: A = W - Gamma, b, C, Sigma = sigma sigma^T in mpmath at the
   current precision, parameters at their binary64 values (the numbers the float64 engine uses);
 * :meth:`ParsedNetwork.float_drift`: the drift F(h) = -Gamma h + a(W h + b) as a NumPy function, for
-  the forward Fokker-Planck route;
+  the forward Fokker-Planck route; :meth:`ParsedNetwork.float_inside`: for an input inside the
+  activation, W, b and the activation's derivatives a^(j) (SymPy differentiates the parsed a(x));
 * :func:`mp_linearization`: the fixed point h* and the Jacobian of the drift there, in mpmath
   (to check the linearized engine's A and b).
 """
@@ -29,6 +30,7 @@ import numpy
 import sympy
 
 from ...expressions import parse_expression, parse_number
+from ...fokker_planck import InsideActivation
 
 __all__ = ["ParsedNetwork", "parse_network", "network_of", "exact_values", "mp_number", "mp_linearization"]
 
@@ -50,6 +52,7 @@ class ParsedNetwork:
     sigma: sympy.ImmutableMatrix
     readout: tuple[sympy.Expr, ...]
     hidden: tuple[sympy.Symbol, ...]
+    input_placement: str = "additive"  # or "activation": a(W h + b + eps C u) (theory.md 7)
 
     @property
     def n_hidden(self) -> int:
@@ -103,6 +106,17 @@ class ParsedNetwork:
             return -numpy.tensordot(G, H, axes=1) + numpy.broadcast_to(a(pre), pre.shape)
 
         return drift
+
+    def float_inside(self, values: Mapping[str, float], order: int) -> InsideActivation | None:
+        """W, b and (a, a', ..., a^(order)) as NumPy functions for an input inside the activation; None
+        for an additive input (a linear activation inside gives a' = 1 and no contact term: the additive operators)."""
+        if self.input_placement == "additive":
+            return None
+        m = self.float_matrices(values)
+        subs = self.substitution(values)
+        a = self.activation.subs(subs)
+        derivatives = tuple(sympy.lambdify(X, sympy.diff(a, X, j), modules="numpy") for j in range(order + 1))
+        return InsideActivation(m["W"], m["b"], derivatives)
 
     def float_readout(self, values: Mapping[str, float]) -> list[Callable[..., numpy.ndarray]]:
         return [sympy.lambdify(self.hidden, f, modules="numpy") for f in self.readout_at(values)]
@@ -165,7 +179,8 @@ def parse_network(raw: Mapping[str, Any]) -> ParsedNetwork:
     named = {"linear": X, "tanh": sympy.tanh(X), "sigmoid": 1 / (1 + sympy.exp(-X))}
     activation = named[name] if name in named else parse_expression(name, {**parameters, "x": X}, key="activation")
     linear = sympy.expand(activation - X) == 0
-    return ParsedNetwork(parameters, defaults, linear, activation, Gamma, W, b, C, sigma, readout, hidden)
+    placement = str(model.get("input_placement", "additive"))
+    return ParsedNetwork(parameters, defaults, linear, activation, Gamma, W, b, C, sigma, readout, hidden, placement)
 
 
 def mp_linearization(net: ParsedNetwork, values: Mapping[str, float],
