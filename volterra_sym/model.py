@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import time
 import warnings
 
 import numpy
@@ -24,7 +25,7 @@ from .spec import X, DerivationSpec
 #: largest rate (entry of A) the float64 routes are used for; sigma sigma^T up to its square
 MAX_RATE = 1e15
 
-__all__ = ["SymbolicModel", "build_model", "linearize", "with_values", "resolve_parameters", "check_stable",
+__all__ = ["SymbolicModel", "build_model", "linearize", "with_values", "resolve_parameters", "check_stable", "generator_words",
            "check_noise_reaches", "numeric_matrix", "MAX_RATE"]
 
 
@@ -339,3 +340,26 @@ def _rational_matrices(model: SymbolicModel, values: Mapping[str, float]):
             return None
         out.append(m)
     return tuple(out)
+
+
+def generator_words(model: SymbolicModel, output: int, k: int, degree: int, *, budget: float = 10.0,
+                    max_size: int = 20_000) -> tuple[sympy.Expr, ...]:
+    """The words C_k . grad L0^p f_q for p = 0..degree, stopping early when the next word would exceed
+    ``max_size`` characters (predicted from the last growth) or ``budget`` seconds are spent. With the input
+    inside the activation C_k . grad is sum_i a'((W h + b)_i) C_ik d_i (theory.md 7.1)."""
+    slopes = model.input_coefficients(1)
+    f = sympy.sympify(model.readout[output])
+    words: list[sympy.Expr] = []
+    sizes: list[int] = []
+    start = time.perf_counter()
+    for p in range(degree + 1):
+        words.append(sympy.expand(sum((slopes[i] * model.C[i, k] * sympy.diff(f, x) for i, x in enumerate(model.hidden)),
+                                      sympy.Integer(0))))
+        sizes.append(len(str(words[-1])) + 1)
+        if p == degree:
+            break
+        growth = sizes[-1] / sizes[-2] if len(sizes) > 1 else 1.0
+        if sizes[-1] * max(growth, 1.0) > max_size or time.perf_counter() - start > budget:
+            break
+        f = sympy.expand(model.generator(f))
+    return tuple(words)

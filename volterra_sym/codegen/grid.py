@@ -20,7 +20,6 @@ The numbers hold at the spec's default parameter values only; any other value ra
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy
@@ -29,7 +28,7 @@ import sympy
 from .. import __version__
 from ..errors import DerivationError
 from ..spec import DerivationSpec
-from .printing import API_VERSION, VolterraNumPyPrinter, _docstring_text, _float_literal, check_identifier
+from .printing import numeric_module_fields, VolterraNumPyPrinter, _docstring_text, _float_literal, check_identifier
 from .render import TemplateError, environment
 from .spectral import _number_lines
 from .stamp import MARKER_FORMAT, Stamp, output_sha256
@@ -142,7 +141,6 @@ def print_grid_module(spec: DerivationSpec, engine) -> PrintedGridModule:
     if engine.inside is not None:
         raise DerivationError("code generation for the grid engine does not take an input inside a nonlinear "
                               "activation yet (its kernels, series and driven mean are available from the engine)")
-    name = check_identifier(spec.name, what="module")
     names = tuple(check_identifier(k, what="parameter") for k in spec.defaults)
     defaults = tuple(_float_literal(v) for v in spec.defaults.values())
     model = engine.model
@@ -167,22 +165,8 @@ def print_grid_module(spec: DerivationSpec, engine) -> PrintedGridModule:
         "step": _float_literal(min(0.25, 0.1 * rep.relaxation_time)),
     }
     return PrintedGridModule(
-        api_version=API_VERSION,
-        name=name,
-        name_literal=json.dumps(name),
-        order=spec.order,
-        n_hidden=spec.n_hidden,
-        n_inputs=spec.n_inputs,
-        n_outputs=spec.n_outputs,
         nodes=op.N,
-        parameters_literal="{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in zip(names, defaults)) + "}",
-        names_literal="(" + "".join(f"{json.dumps(k)}, " for k in names).rstrip(" ") + ")",
-        defaults_literal="(" + "".join(f"{v}, " for v in defaults).rstrip(" ") + ")",
-        parameters_doc=(
-            "Only the values in PARAMETERS (" + ", ".join(names) + ") are accepted: the grid representation is "
-            "numeric, so any other value is a ValueError." if names
-            else "This model has no parameters; any keyword argument is a TypeError."
-        ),
+        **numeric_module_fields(spec, "grid"),
         errors_literal="(" + "".join(f"{_float_literal(e)}, " for e in rep.errors).rstrip(" ") + ")",
         docstring=_docstring(spec, engine, names),
         parameter_lines="".join(f"    {k} = {v}\n" for k, v in zip(names, defaults)),

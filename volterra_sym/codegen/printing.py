@@ -38,6 +38,7 @@ from ..errors import SpecError, UnsupportedExpressionError
 from .lower import TAU, LoweredBlock, LoweredModule
 
 __all__ = [
+    "numeric_module_fields",
     "API_VERSION",
     "PRINTER_SETTINGS",
     "VolterraNumPyPrinter",
@@ -248,6 +249,31 @@ def _float_literal(value: float) -> str:
     text = repr(float(value))
     assert float(text) == float(value)
     return text
+
+
+def numeric_module_fields(spec: Any, representation: str) -> dict[str, Any]:
+    """The header fields of a module whose representation is numbers at the spec's defaults (spectral and
+    grid modules): identifiers checked, parameter literals, and the docstring line on parameters."""
+    name = check_identifier(spec.name, what="module")
+    names = tuple(check_identifier(k, what="parameter") for k in spec.defaults)
+    defaults = tuple(_float_literal(v) for v in spec.defaults.values())
+    return {
+        "api_version": API_VERSION,
+        "name": name,
+        "name_literal": json.dumps(name),
+        "order": spec.order,
+        "n_hidden": spec.n_hidden,
+        "n_inputs": spec.n_inputs,
+        "n_outputs": spec.n_outputs,
+        "parameters_literal": "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in zip(names, defaults)) + "}",
+        "names_literal": "(" + "".join(f"{json.dumps(k)}, " for k in names).rstrip(" ") + ")",
+        "defaults_literal": "(" + "".join(f"{v}, " for v in defaults).rstrip(" ") + ")",
+        "parameters_doc": (
+            f"Only the values in PARAMETERS ({', '.join(names)}) are accepted: the {representation} representation "
+            "is numeric, so any other value is a ValueError." if names
+            else "This model has no parameters; any keyword argument is a TypeError."
+        ),
+    }
 
 
 def _docstring_text(text: str) -> str:

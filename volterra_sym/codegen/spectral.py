@@ -31,7 +31,7 @@ import sympy
 from .. import __version__
 from ..classes.gradient.law import GradientLaw, gradient_law
 from ..model import SymbolicModel
-from .printing import API_VERSION, _docstring_text, _float_literal, check_identifier
+from .printing import numeric_module_fields, _docstring_text, _float_literal, check_identifier
 from .render import TemplateError, environment
 from ..spec import DerivationSpec
 from ..classes.gradient.reduce import PROBE_LAGS, TOLERANCE, ReducedRepresentation, reduce_representation
@@ -147,26 +147,10 @@ def _docstring(spec: DerivationSpec, law: GradientLaw, sk: SpectralKernels, redu
 def print_spectral_module(spec: DerivationSpec, law: GradientLaw, sk: SpectralKernels,
                           reduced: ReducedRepresentation) -> PrintedSpectralModule:
     """Print the representation and the module's strings (no template logic needed)."""
-    name = check_identifier(spec.name, what="module")
     names = tuple(check_identifier(k, what="parameter") for k in spec.defaults)
-    defaults = tuple(_float_literal(v) for v in spec.defaults.values())
     return PrintedSpectralModule(
-        api_version=API_VERSION,
-        name=name,
-        name_literal=json.dumps(name),
-        order=spec.order,
-        n_hidden=spec.n_hidden,
-        n_inputs=spec.n_inputs,
-        n_outputs=spec.n_outputs,
         modes=reduced.modes,
-        parameters_literal="{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in zip(names, defaults)) + "}",
-        names_literal="(" + "".join(f"{json.dumps(k)}, " for k in names).rstrip(" ") + ")",
-        defaults_literal="(" + "".join(f"{v}, " for v in defaults).rstrip(" ") + ")",
-        parameters_doc=(
-            "Only the values in PARAMETERS (" + ", ".join(names) + ") are accepted: the spectral representation is "
-            "numeric, so any other value is a ValueError." if names
-            else "This model has no parameters; any keyword argument is a TypeError."
-        ),
+        **numeric_module_fields(spec, "spectral"),
         tolerance_literal=_float_literal(TOLERANCE),
         docstring=_docstring(spec, law, sk, reduced, names),
         lam_lines=_number_lines(reduced.lam),

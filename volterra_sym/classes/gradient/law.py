@@ -17,14 +17,13 @@ Everything here is SymPy; numbers come from :mod:`volterra_sym.spectral`.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy
 
 from ...errors import DerivationError
-from ...model import SymbolicModel
+from ...model import SymbolicModel, generator_words
 from ...spec import X
 
 __all__ = ["GradientLaw", "gradient_law", "taylor_words", "is_gradient_class"]
@@ -120,23 +119,7 @@ def taylor_words(law: GradientLaw, output: int, k: int, degree: int, *, budget: 
     size times the last growth factor, in characters) exceeds ``max_size`` or ``budget`` seconds are
     spent. The words of some activations (sigmoid: exponentials in denominators) grow by ~30x per
     application of L0, those of tanh by ~2-4x."""
-    model = law.model
-    f = model.readout[output]
-    slopes = model.input_coefficients(1)  # 1, or a'(W h + b) for an input inside the activation
-    words: list[sympy.Expr] = []
-    sizes: list[int] = []
-    start = time.perf_counter()
-    for p in range(degree + 1):
-        words.append(sympy.expand(sum((slopes[i] * model.C[i, k] * sympy.diff(f, x) for i, x in enumerate(model.hidden)),
-                                      sympy.Integer(0))))
-        sizes.append(len(str(words[-1])) + 1)
-        if p == degree:
-            break
-        growth = sizes[-1] / sizes[-2] if len(sizes) > 1 else 1.0
-        if sizes[-1] * max(growth, 1.0) > max_size or time.perf_counter() - start > budget:
-            break
-        f = sympy.expand(model.generator(f))
-    return tuple(words)
+    return generator_words(law.model, output, k, degree, budget=budget, max_size=max_size)
 
 
 def taylor_coefficients(law: GradientLaw, means: Sequence[float]) -> tuple[float, ...]:
