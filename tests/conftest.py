@@ -1,11 +1,25 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-import numpy
-import pytest
-from hypothesis import settings
+# one BLAS/OpenMP thread: the tests use small arrays, where a threaded BLAS on 2 shared cores spends
+# more time spinning than computing (measured: one forward-solver test 47 s with threads, 3-8 s without).
+# Set before NumPy loads its BLAS; child processes (CLI tests) inherit it.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+try:  # NumPy may already be loaded (by a plugin): limit its pools in place
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+except ImportError:  # pragma: no cover - scikit-learn (in the [test] extra) brings threadpoolctl
+    pass
 
 # same examples on every run: CI failures must be reproducible
 settings.register_profile("volterra", derandomize=True, deadline=None)

@@ -59,6 +59,7 @@ def test_spec_field_is_validated():
     assert parse_spec(QUADRATIC).input_placement == "additive"
 
 
+@pytest.mark.slow  # ~4-8 s single-threaded; the default run checks the grid engine against the gradient engine
 def test_scalar_series_terms_match_an_independent_forward_solver(scalar):
     u = _u(1)
     terms = scalar.series(u, T, 1.0, order=3, tol=1e-12).terms
